@@ -1,0 +1,180 @@
+// Package codes owns the one table of every code hikyaku can produce or
+// meet: SMTP basic reply codes (RFC 821/5321, seeds 000 and 004), enhanced
+// status codes (RFC 3463, RFC 5248, RFC 7372, RFC 7505, RFC 4954), the
+// delivery result codes of seed 001 (6xx, 7xx, 8xx and the negative system
+// codes) and the situational replies the receiver sends (SPEC §2).
+//
+// Every reply the server writes, every result the delivery engine records,
+// every code the bounce reader finds, and every `hikyaku explain` line reads
+// its text from here; no reply text is typed anywhere else. The package
+// imports nothing of hikyaku so that everything may import it.
+package codes
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Tenths is an error-score weight kept in integer tenths, so that ten 0.1
+// weights make exactly 1.0 (SPEC §4).
+type Tenths int
+
+// String formats the weight as a decimal ("0.1", "1", "0.5").
+func (t Tenths) String() string {
+	if t%10 == 0 {
+		return strconv.Itoa(int(t / 10))
+	}
+	sign := ""
+	if t < 0 {
+		sign, t = "-", -t
+	}
+	return fmt.Sprintf("%s%d.%d", sign, t/10, t%10)
+}
+
+// Class says what kind of outcome a code is.
+type Class int
+
+const (
+	ClassUnknown      Class = iota
+	ClassPreliminary        // 1xx
+	ClassSuccess            // 2xx
+	ClassIntermediate       // 3xx
+	ClassTransient          // 4xx and transient result codes: retried
+	ClassPermanent          // 5xx and permanent result codes: not retried
+	ClassSystem             // negative codes: the run failed, no address blamed
+)
+
+var classNames = [...]string{"unknown", "preliminary", "success", "intermediate", "transient", "permanent", "system"}
+
+func (c Class) String() string {
+	if int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "unknown"
+}
+
+// Blame says on whose side seed 001's 問題箇所 column puts a result code.
+type Blame int
+
+const (
+	BlameNone   Blame = iota
+	BlameUser         // ユーザ: the recipient address (counts toward its score)
+	BlameSystem       // システム: our side or the network
+)
+
+// Code is one numeric code: a basic SMTP reply code (250, 550) or a result
+// code of seed 001 (623, 730, -11).
+type Code struct {
+	Code   int
+	EN, JA string // short meaning
+	// DetailEN/DetailJA explain cause and remedy (seed 000's second line,
+	// seed 001's 原因 column) for `explain`.
+	DetailEN, DetailJA string
+	Class              Class
+	Blame              Blame
+	Weight             Tenths // default weight added to the address's error score
+	Status             string // DSN status for codes hikyaku makes itself ("4.4.2")
+	Reason             string // Sisimai-compatible reason name ("userunknown")
+	Ref                string // where it is defined ("RFC 5321 §4.2.3", "seed 001")
+}
+
+// Enhanced is one enhanced status code of RFC 3463 and its registry
+// (RFC 5248). Keyed by "class.subject.detail" with class written as "X" in
+// the registry for codes valid with any class; Lookup tries the exact key
+// first, then the X form.
+type Enhanced struct {
+	Status string // "X.1.1" or "5.7.23"
+	EN, JA string
+	Ref    string
+}
+
+// Reply is one situation the receiver answers (SPEC §2): the basic code,
+// the enhanced code and the text. Text may hold fmt verbs filled by Format.
+type Reply struct {
+	Name     string // stable identifier used in logs and metrics ("rcpt_unknown_user")
+	Code     int
+	Enhanced string // "" for the greeting and HELO/EHLO replies
+	EN, JA   string
+}
+
+// Format fills the English text's verbs.
+func (r Reply) Format(args ...any) string {
+	if len(args) == 0 {
+		return r.EN
+	}
+	return fmt.Sprintf(r.EN, args...)
+}
+
+// Transient says whether the reply is a 4xx.
+func (r Reply) Transient() bool { return r.Code >= 400 && r.Code < 500 }
+
+// LookupCode finds a basic reply code or result code. ok is false when the
+// code is in no table; Describe still explains it by its digits.
+func LookupCode(code int) (Code, bool) {
+	c, ok := codeIndex[code]
+	return c, ok
+}
+
+// LookupEnhanced finds an enhanced status code ("5.7.1"), trying the exact
+// entry first and then the registry's "X.s.d" form.
+func LookupEnhanced(status string) (Enhanced, bool) {
+	if e, ok := enhancedIndex[status]; ok {
+		return e, true
+	}
+	if i := strings.IndexByte(status, '.'); i > 0 {
+		if e, ok := enhancedIndex["X"+status[i:]]; ok {
+			return e, true
+		}
+	}
+	return Enhanced{}, false
+}
+
+// Codes returns every numeric code, in table order.
+func Codes() []Code { return append([]Code(nil), allCodes...) }
+
+// Enhanceds returns every enhanced status code, in table order.
+func Enhanceds() []Enhanced { return append([]Enhanced(nil), allEnhanced...) }
+
+// Replies returns every receiver situation, in table order.
+func Replies() []Reply { return append([]Reply(nil), allReplies...) }
+
+// Weight returns the default weight of a code: its table weight, or, for a
+// remote reply code not listed, 0.
+func Weight(code int) Tenths {
+	c, _ := LookupCode(code)
+	return c.Weight
+}
+
+var (
+	codeIndex     = map[int]Code{}
+	enhancedIndex = map[string]Enhanced{}
+	replyIndex    = map[string]Reply{}
+)
+
+func init() {
+	for _, c := range allCodes {
+		if _, dup := codeIndex[c.Code]; dup {
+			panic(fmt.Sprintf("codes: %d listed twice", c.Code))
+		}
+		codeIndex[c.Code] = c
+	}
+	for _, e := range allEnhanced {
+		if _, dup := enhancedIndex[e.Status]; dup {
+			panic("codes: enhanced " + e.Status + " listed twice")
+		}
+		enhancedIndex[e.Status] = e
+	}
+	for _, r := range allReplies {
+		if _, dup := replyIndex[r.Name]; dup {
+			panic("codes: reply " + r.Name + " listed twice")
+		}
+		replyIndex[r.Name] = r
+	}
+}
+
+// ReplyByName finds a situation by its Name.
+func ReplyByName(name string) (Reply, bool) {
+	r, ok := replyIndex[name]
+	return r, ok
+}
