@@ -87,6 +87,10 @@ type Enhanced struct {
 	Status string // "X.1.1" or "5.7.23"
 	EN, JA string
 	Ref    string
+	// Reason is the Sisimai reason name the code implies in its permanent
+	// (5.x.x) form, "" when it implies none; the bounce reader prefers it
+	// to the basic code's reason because it is more specific.
+	Reason string
 }
 
 // Reply is one situation the receiver answers (SPEC §2): the basic code,
@@ -177,4 +181,99 @@ func init() {
 func ReplyByName(name string) (Reply, bool) {
 	r, ok := replyIndex[name]
 	return r, ok
+}
+
+// String names the blame as seed 001's 問題箇所 column does, in English.
+func (b Blame) String() string {
+	switch b {
+	case BlameUser:
+		return "user"
+	case BlameSystem:
+		return "system"
+	}
+	return "none"
+}
+
+// MarshalText writes the class name, so JSON output reads "permanent"
+// rather than 5.
+func (c Class) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads a class name written by MarshalText.
+func (c *Class) UnmarshalText(b []byte) error {
+	for i, n := range classNames {
+		if n == string(b) {
+			*c = Class(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("codes: unknown class %q", b)
+}
+
+// MarshalText writes the blame name ("user", "system", "none").
+func (b Blame) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// UnmarshalText reads a blame name written by MarshalText.
+func (b *Blame) UnmarshalText(text []byte) error {
+	for _, v := range []Blame{BlameNone, BlameUser, BlameSystem} {
+		if v.String() == string(text) {
+			*b = v
+			return nil
+		}
+	}
+	return fmt.Errorf("codes: unknown blame %q", text)
+}
+
+// MarshalJSON writes the weight as a JSON number in its decimal form
+// ("0.1", not 1), the unit people configure and read.
+func (t Tenths) MarshalJSON() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalJSON reads a weight written as a number or a string ("0.1").
+func (t *Tenths) UnmarshalJSON(b []byte) error {
+	v, err := ParseTenths(strings.Trim(string(b), `"`))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// ParseTenths reads a decimal weight with at most one significant decimal
+// place ("1", "0.1", "0.50", "-0.5"). More precision is an error rather than
+// a silent rounding, because a weight of 0.15 cannot be kept exactly.
+func ParseTenths(s string) (Tenths, error) {
+	bad := fmt.Errorf("codes: weight %q is not a decimal with at most one decimal place", s)
+	neg := false
+	rest := s
+	if strings.HasPrefix(rest, "-") {
+		neg, rest = true, rest[1:]
+	} else if strings.HasPrefix(rest, "+") {
+		rest = rest[1:]
+	}
+	whole, frac, hasDot := strings.Cut(rest, ".")
+	if whole == "" && (!hasDot || frac == "") {
+		return 0, bad
+	}
+	if hasDot && frac == "" {
+		return 0, bad
+	}
+	n := 0
+	for _, r := range whole {
+		if r < '0' || r > '9' || n > 1e8 {
+			return 0, bad
+		}
+		n = n*10 + int(r-'0')
+	}
+	n *= 10
+	for i, r := range frac {
+		if r < '0' || r > '9' || (i > 0 && r != '0') {
+			return 0, bad
+		}
+		if i == 0 {
+			n += int(r - '0')
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return Tenths(n), nil
 }

@@ -1,10 +1,16 @@
 package codes
 
-// placeholder tables; filled by the code-table work.
-var allCodes = []Code{
-	{Code: 250, EN: "Requested mail action okay, completed", JA: "要求された処理は実行可能完了", Class: ClassSuccess},
-}
+// allCodes is every numeric code: the basic reply codes, then seed 001's
+// result codes group by group.
+var allCodes = concat(basicCodes, connCodes, dnsAddressCodes, systemCodes)
 
-var allEnhanced = []Enhanced{
-	{Status: "X.0.0", EN: "Other undefined status", JA: "その他の未定義ステータス", Ref: "RFC 3463"},
+// allEnhanced is the enhanced status code registry.
+var allEnhanced = enhancedCodes
+
+func concat(groups ...[]Code) []Code {
+	var all []Code
+	for _, g := range groups {
+		all = append(all, g...)
+	}
+	return all
 }
