@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/config"
+	"github.com/hikyaku/hikyaku/internal/mailbox"
+	"github.com/hikyaku/hikyaku/internal/queue"
+)
+
+func openDirectory(cfgPath string) (*mailbox.Directory, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return mailbox.OpenDirectory(dataPaths(cfg).users, cfg.Local.Domains)
+}
+
+// readPassword takes the first line of stdin, so that passwords never
+// appear in the process list or shell history.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("empty password on standard input")
+	}
+	return pw, nil
+}
+
+func runUser(args []string, stdout, stderr io.Writer) error {
+	return subcommand("user", args, map[string]func([]string) error{
+		"add": func(args []string) error {
+			fs := newFlags("user add", "user add [--config FILE] [--name NAME] [--password-stdin] [--quota SIZE] ADDRESS", stderr)
+			cfgPath := configFlag(fs)
+			name := fs.String("name", "", "full name (shown by VRFY when enabled)")
+			pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (without it the user is a mailbox only and cannot log in)")
+			quota := fs.String("quota", "", `mailbox quota such as "1GiB" (default: [local] quota)`)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() != 1 {
+				return usagef("user add needs exactly one ADDRESS")
+			}
+			u := mailbox.User{Address: fs.Arg(0), Name: *name}
+			if *quota != "" {
+				sz, err := config.ParseSize(*quota)
+				if err != nil {
+					return usagef("--quota: %v", err)
+				}
+				u.Quota = int64(sz)
+			}
+			pw := ""
+			if *pwStdin {
+				var err error
+				if pw, err = readPassword(os.Stdin); err != nil {
+					return err
+				}
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := dir.AddUser(u, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %s added\n", strings.ToLower(u.Address))
+			return nil
+		},
+		"passwd": func(args []string) error {
+			fs := newFlags("user passwd", "user passwd [--config FILE] ADDRESS  (new password on standard input)", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() != 1 {
+				return usagef("user passwd needs exactly one ADDRESS")
+			}
+			pw, err := readPassword(os.Stdin)
+			if err != nil {
+				return err
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := dir.SetPassword(fs.Arg(0), pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "password of %s changed\n", fs.Arg(0))
+			return nil
+		},
+		"del": func(args []string) error {
+			fs := newFlags("user del", "user del [--config FILE] ADDRESS", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() != 1 {
+				return usagef("user del needs exactly one ADDRESS")
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := dir.DelUser(fs.Arg(0)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %s deleted (its mailbox files are kept)\n", fs.Arg(0))
+			return nil
+		},
+		"list": func(args []string) error {
+			fs := newFlags("user list", "user list [--config FILE]", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ADDRESS\tNAME\tLOGIN\tQUOTA\tMOVED TO")
+			for _, u := range dir.Users() {
+				login := "no"
+				if u.PasswordHash != "" {
+					login = "yes"
+				}
+				quota := "default"
+				if u.Quota > 0 {
+					quota = fmt.Sprint(u.Quota)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Address, u.Name, login, quota, u.MovedTo)
+			}
+			return tw.Flush()
+		},
+	}, stderr)
+}
+
+func runAlias(args []string, stdout, stderr io.Writer) error {
+	return subcommand("alias", args, map[string]func([]string) error{
+		"add": func(args []string) error {
+			fs := newFlags("alias add", "alias add [--config FILE] [--list] ADDRESS TARGET...", stderr)
+			cfgPath := configFlag(fs)
+			list := fs.Bool("list", false, "a mailing list: EXPN shows its members when [smtp] expn is on")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() < 2 {
+				return usagef("alias add needs an ADDRESS and at least one TARGET")
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			a := mailbox.Alias{Address: fs.Arg(0), Targets: fs.Args()[1:], List: *list}
+			if err := dir.AddAlias(a); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "alias %s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
+			return nil
+		},
+		"del": func(args []string) error {
+			fs := newFlags("alias del", "alias del [--config FILE] ADDRESS", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() != 1 {
+				return usagef("alias del needs exactly one ADDRESS")
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := dir.DelAlias(fs.Arg(0)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "alias %s deleted\n", fs.Arg(0))
+			return nil
+		},
+		"list": func(args []string) error {
+			fs := newFlags("alias list", "alias list [--config FILE]", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			dir, err := openDirectory(*cfgPath)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ADDRESS\tLIST\tTARGETS")
+			for _, a := range dir.Aliases() {
+				fmt.Fprintf(tw, "%s\t%v\t%s\n", a.Address, a.List, strings.Join(a.Targets, ", "))
+			}
+			return tw.Flush()
+		},
+	}, stderr)
+}
+
+func openQueue(cfgPath string) (*queue.Store, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	return queue.OpenStore(dataPaths(cfg).queue)
+}
+
+func runQueue(args []string, stdout, stderr io.Writer) error {
+	return subcommand("queue", args, map[string]func([]string) error{
+		"list": func(args []string) error {
+			fs := newFlags("queue list", "queue list [--config FILE] [--json]", stderr)
+			cfgPath := configFlag(fs)
+			asJSON := fs.Bool("json", false, "one JSON object per message")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			q, err := openQueue(*cfgPath)
+			if err != nil {
+				return err
+			}
+			items, listErr := q.List()
+			if *asJSON {
+				enc := json.NewEncoder(stdout)
+				for _, it := range items {
+					enc.Encode(it)
+				}
+				return listErr
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tAGE\tSIZE\tFROM\tRECIPIENTS")
+			for _, it := range items {
+				var rs []string
+				for _, r := range it.Recipients {
+					rs = append(rs, r.Address+" ("+r.Status+")")
+				}
+				from := it.From
+				if from == "" {
+					from = "<>"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", it.ID, time.Since(it.ReceivedAt).Round(time.Second), it.Size, from, strings.Join(rs, ", "))
+			}
+			tw.Flush()
+			fmt.Fprintf(stdout, "%d message(s) in the relay queue\n", len(items))
+			return listErr
+		},
+		"show": func(args []string) error {
+			fs := newFlags("queue show", "queue show [--config FILE] [--body] ID", stderr)
+			cfgPath := configFlag(fs)
+			body := fs.Bool("body", false, "print the whole message, not only its header")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() != 1 {
+				return usagef("queue show needs exactly one ID")
+			}
+			q, err := openQueue(*cfgPath)
+			if err != nil {
+				return err
+			}
+			it, err := q.Get(fs.Arg(0))
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(it, "", "  ")
+			fmt.Fprintf(stdout, "%s\n\n", b)
+			data, err := os.ReadFile(q.DataPath(it.ID))
+			if err != nil {
+				return err
+			}
+			if !*body {
+				if i := strings.Index(string(data), "\r\n\r\n"); i >= 0 {
+					data = data[:i+2]
+				}
+			}
+			_, err = stdout.Write(data)
+			return err
+		},
+		"delete": func(args []string) error {
+			fs := newFlags("queue delete", "queue delete [--config FILE] ID...", stderr)
+			cfgPath := configFlag(fs)
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() == 0 {
+				return usagef("queue delete needs at least one ID")
+			}
+			q, err := openQueue(*cfgPath)
+			if err != nil {
+				return err
+			}
+			for _, id := range fs.Args() {
+				if err := q.Delete(id); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%s deleted\n", id)
+			}
+			return nil
+		},
+	}, stderr)
+}
+
+func runExplain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("explain", "explain [--lang en|ja] [--json] CODE...   (550, 5.7.1, \"550 5.7.1\", 623, -11)", stderr)
+	lang := fs.String("lang", "", `"en", "ja", or empty for both`)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("explain needs at least one CODE")
+	}
+	switch *lang {
+	case "", "en", "ja":
+	default:
+		return usagef(`--lang must be "en" or "ja"`)
+	}
+	var failed error
+	for i, q := range fs.Args() {
+		d, err := codes.Describe(q)
+		if err != nil {
+			fmt.Fprintf(stderr, "hikyaku: %v\n", err)
+			failed = fmt.Errorf("some codes could not be explained")
+			continue
+		}
+		if *asJSON {
+			b, _ := json.Marshal(d)
+			fmt.Fprintf(stdout, "%s\n", b)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprint(stdout, strings.TrimRight(d.Text(*lang), "\n")+"\n")
+	}
+	return failed
+}
+
+func runConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("config", "config [--config FILE]   (check a file and list every key)", stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# configuration %s is valid\n", orDefault(cfg.File, "(embedded defaults)"))
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tTYPE\tDEFAULT\tDOC")
+	for _, k := range config.Keys() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, k.Type, k.Default, k.Doc)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,224 @@
+// Package queue owns what happens to a message after the spool made it
+// durable: the Router hands each one to its local mailboxes and to the
+// relay queue, then tells the spool it may reclaim the record; the Store
+// keeps the relay queue as files a person can read (one JSON file of
+// envelope and per-recipient status, one file of message octets, STYLE 11).
+package queue
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/spool"
+)
+
+// Recipient is one relay recipient and where its delivery stands.
+type Recipient struct {
+	Address      string    `json:"address"`            // where to send
+	Original     string    `json:"original,omitempty"` // RCPT TO as received, when it differs (aliases)
+	Notify       string    `json:"notify,omitempty"`
+	ORCPT        string    `json:"orcpt,omitempty"`
+	Status       string    `json:"status"` // queued, deferred, delivered, failed
+	Attempts     int       `json:"attempts"`
+	LastCode     int       `json:"last_code,omitempty"`
+	LastEnhanced string    `json:"last_enhanced,omitempty"`
+	LastText     string    `json:"last_text,omitempty"`
+	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+}
+
+// Item is one message in the relay queue.
+type Item struct {
+	ID         string      `json:"id"`
+	From       string      `json:"from"`
+	ReceivedAt time.Time   `json:"received_at"`
+	ClientIP   string      `json:"client_ip,omitempty"`
+	Size       int64       `json:"size"`
+	SMTPUTF8   bool        `json:"smtputf8,omitempty"`
+	Body       string      `json:"body,omitempty"`
+	EnvID      string      `json:"envid,omitempty"`
+	Ret        string      `json:"ret,omitempty"`
+	Hold       bool        `json:"hold,omitempty"`
+	Recipients []Recipient `json:"recipients"`
+}
+
+// Store is the relay queue directory.
+type Store struct {
+	dir string
+	mu  sync.Mutex // serialises writers of the same item
+}
+
+// ErrNotFound is returned for an id that is not in the queue.
+var ErrNotFound = errors.New("no such message in the queue")
+
+// OpenStore opens (creating) the relay queue directory.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("relay queue: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+func (s *Store) metaPath(id string) string { return filepath.Join(s.dir, id+".json") }
+
+// DataPath is where the message octets of id are kept.
+func (s *Store) DataPath(id string) string { return filepath.Join(s.dir, id+".eml") }
+
+// Add puts the relay recipients of a committed message in the queue,
+// durably. It is idempotent: a message already queued (a replay after a
+// crash) is left as it is.
+func (s *Store) Add(msg *spool.Message, rcpts []spool.Recipient) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := os.Stat(s.metaPath(msg.ID)); err == nil {
+		return nil
+	}
+	item := Item{
+		ID: msg.ID, From: msg.From, ReceivedAt: msg.ReceivedAt, ClientIP: msg.ClientIP,
+		Size: msg.Size, SMTPUTF8: msg.SMTPUTF8, Body: msg.Body, EnvID: msg.EnvID, Ret: msg.Ret,
+	}
+	for _, r := range rcpts {
+		qr := Recipient{Address: r.Relay, Notify: r.Notify, ORCPT: r.ORCPT, Status: "queued"}
+		if !strings.EqualFold(r.Address, r.Relay) {
+			qr.Original = r.Address
+		}
+		item.Recipients = append(item.Recipients, qr)
+	}
+	// Data first: a meta file always has its data beside it.
+	if err := writeDurable(s.DataPath(msg.ID), msg.Data); err != nil {
+		return err
+	}
+	meta, err := json.MarshalIndent(item, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeDurable(s.metaPath(msg.ID), append(meta, '\n')); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+// List returns every queued item, oldest first. Files that cannot be
+// read are reported in the error but do not hide the others.
+func (s *Store) List() ([]Item, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var items []Item
+	var errs []error
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() {
+			continue
+		}
+		it, err := s.Get(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].ReceivedAt.Before(items[j].ReceivedAt) })
+	return items, errors.Join(errs...)
+}
+
+// Get reads one item.
+func (s *Store) Get(id string) (Item, error) {
+	if !validID(id) {
+		return Item{}, fmt.Errorf("%q: %w", id, ErrNotFound)
+	}
+	b, err := os.ReadFile(s.metaPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Item{}, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Item{}, err
+	}
+	var it Item
+	if err := json.Unmarshal(b, &it); err != nil {
+		return Item{}, fmt.Errorf("relay queue file %s: %w", s.metaPath(id), err)
+	}
+	return it, nil
+}
+
+// Update rewrites an item's metadata durably.
+func (s *Store) Update(it Item) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := os.Stat(s.metaPath(it.ID)); err != nil {
+		return fmt.Errorf("%s: %w", it.ID, ErrNotFound)
+	}
+	meta, err := json.MarshalIndent(it, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeDurable(s.metaPath(it.ID), append(meta, '\n'))
+}
+
+// Delete removes an item: metadata first, so that a crash between the two
+// leaves only an orphan data file, never a queue entry without data.
+func (s *Store) Delete(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !validID(id) {
+		return fmt.Errorf("%q: %w", id, ErrNotFound)
+	}
+	if err := os.Remove(s.metaPath(id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		return err
+	}
+	os.Remove(s.DataPath(id))
+	return syncDir(s.dir)
+}
+
+// validID keeps ids from naming files outside the queue.
+func validID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, `/\`) && id != "." && id != ".."
+}
+
+// writeDurable writes a file under a temporary name, syncs it and renames
+// it into place; the caller syncs the directory.
+func writeDurable(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
