@@ -21,8 +21,6 @@ const (
 	// For phase codes where seed 001 gives no cause.
 	causeCutJA = "相手サーバが応答の前に接続を切った。サーバが高負荷またはシステム障害の可能性"
 	causeCutEN = "The remote server closed the connection before answering; it may be overloaded or failing."
-	causeSlowJA = "相手サーバが制限時間内に応答しなかった。サーバが高負荷またはシステム障害の可能性"
-	causeSlowEN = "The remote server did not answer in time; it may be overloaded or failing."
 	// seed 001's 原因 for 700-730.
 	causeDNSJA = "MXレコード等の参照ができず、名前解決ができない システム側設定の問題"
 	causeDNSEN = "MX or other records could not be looked up, so the name does not resolve; check the DNS settings on the system's side too."
@@ -74,7 +72,7 @@ var connCodes = []Code{
 		EN: "Connection lost while waiting for the reply to RCPT TO", JA: "RCPT応答待ち時にコネクションが切れた",
 		DetailEN: causeCutEN, DetailJA: causeCutJA},
 	{Code: 624, Class: ClassTransient, Blame: BlameSystem, Status: "4.4.2", Reason: "networkerror", Ref: refConn,
-		EN: "Connection lost while waiting for the reply to DATA", JA: "DATA応答待ち時に コネクションが切れた",
+		EN: "Connection lost while waiting for the reply to the DATA command", JA: "DATA応答待ち時に コネクションが切れた",
 		DetailEN: causeLoadEN, DetailJA: causeLoadJA},
 	{Code: 625, Class: ClassTransient, Blame: BlameSystem, Status: "4.4.2", Reason: "networkerror", Ref: refConn,
 		EN: "Connection lost while waiting for the reply to the end of data (the final dot)", JA: "END 応答待ち時に コネクションが切れた",
@@ -97,7 +95,7 @@ var connCodes = []Code{
 		EN: "Timeout while waiting for the reply to RCPT TO", JA: "RCPT応答待ち時に タイムアウト",
 		DetailEN: causeLoadEN, DetailJA: causeLoadJA},
 	{Code: 644, Class: ClassTransient, Blame: BlameSystem, Status: "4.4.2", Reason: "networkerror", Ref: refConn,
-		EN: "Timeout while waiting for the reply to DATA", JA: "DATA応答待ち時に タイムアウト",
+		EN: "Timeout while waiting for the reply to the DATA command", JA: "DATA応答待ち時に タイムアウト",
 		DetailEN: causeLongEN, DetailJA: causeLongJA},
 	{Code: 645, Class: ClassTransient, Blame: BlameSystem, Status: "4.4.2", Reason: "networkerror", Ref: refConn,
 		EN: "Timeout while waiting for the reply to the end of data (the final dot)", JA: "END 応答待ち時に タイムアウト",

@@ -7,11 +7,14 @@ import (
 
 // Labels and phrases of the human-readable form, per language.
 type phrases struct {
+	// Line labels.
 	kind, class, blame, weight, status, reason, detail, digits, note, text string
-	kinds                                                               map[Kind]string
-	classes                                                             map[Class]string
-	blames                                                              map[Blame]string
-	weightHint, unknownHead                                             string
+
+	kinds       map[Kind]string
+	classes     map[Class]string
+	blames      map[Blame]string
+	weightHint  string
+	unknownHead string
 }
 
 var en = phrases{

@@ -4,10 +4,15 @@
 // key, and carries the system code of SPEC §4.4 (-4, -5, -6, -7).
 package config
 
-import "time"
+import (
+	"os"
+	"strings"
+	"time"
+)
 
-// Config is the whole configuration. Field tags name the TOML keys; the
-// documentation and default of each key live in keys.go (the one place).
+// Config is the whole configuration. Field tags name the TOML keys; each
+// key's documentation lives in keys.go (the one place), its default in
+// Defaults, its range check in Validate. A struct-typed field is a table.
 type Config struct {
 	Hostname string `toml:"hostname"`
 	DataDir  string `toml:"data_dir"`
@@ -60,8 +65,59 @@ type HTTP struct {
 // Size is a byte count written as a number or with a unit ("25MiB", "10MB").
 type Size int64
 
-// Duration is a Go duration string ("5m", "120h").
+// Duration is a Go duration string ("5m", "120h"), optionally led by days
+// ("5d", "1d12h").
 type Duration time.Duration
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Defaults returns the configuration used when no file is given, and the
+// base a file is laid over. Keys() documents the same values; a test keeps
+// the two in step.
+func Defaults() Config {
+	host := defaultHostname()
+	return Config{
+		Hostname: host,
+		DataDir:  "./hikyaku-data",
+		LogLevel: "info",
+		SMTP: SMTP{
+			Listen:           []string{"127.0.0.1:2525"},
+			MaxRecipients:    100, // RFC 5321 §4.5.3.1.8: at least 100
+			MaxMessageSize:   25 << 20,
+			MaxReceived:      100, // RFC 5321 §6.3
+			MaxSessions:      1000,
+			MaxSessionsPerIP: 20,
+			MaxErrors:        10,
+			CommandTimeout:   Duration(5 * time.Minute), // RFC 5321 §4.5.3.2.7
+			DataTimeout:      Duration(10 * time.Minute),
+			VRFY:             "privacy", // RFC 5321 §7.3
+			BareLF:           "reject",
+			MinFreeSpace:     64 << 20,
+		},
+		Local: Local{Domains: defaultDomains(host)},
+		Relay: Relay{Networks: []string{"127.0.0.0/8", "::1/128"}},
+		HTTP:  HTTP{Listen: "127.0.0.1:8025"},
+	}
+}
+
+// defaultHostname is the machine's name when it is one a peer can be told
+// in EHLO and Received, else "localhost" so that the defaults always pass
+// Validate and `hikyaku serve` starts on any machine.
+func defaultHostname() string {
+	h, err := os.Hostname()
+	if err != nil || checkDomain(h) != nil {
+		return "localhost"
+	}
+	return h
+}
+
+// defaultDomains is local.domains when the file does not set it: the
+// server's own name and localhost, as Postfix's mydestination.
+func defaultDomains(host string) []string {
+	host = strings.ToLower(host)
+	if host == "localhost" {
+		return []string{"localhost"}
+	}
+	return []string{host, "localhost"}
+}

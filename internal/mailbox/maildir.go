@@ -125,6 +125,8 @@ func (s *Store) Deliver(ds []Delivery, recovering bool) []error {
 				j.err, j.done = err, true
 			} else if names[j.base] {
 				j.done = true
+				// A tmp copy left by the crash would linger forever.
+				os.Remove(filepath.Join(s.dir(b, "tmp"), j.base))
 				s.log.Info("delivery already in the mailbox; replay skipped",
 					"queue_id", ds[j.i].QueueID, "index", ds[j.i].Index, "mailbox", b, "file", j.base)
 			}

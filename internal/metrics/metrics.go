@@ -23,9 +23,9 @@ type Metrics struct {
 	Replies          *prometheus.CounterVec // by code, enhanced code
 	MessagesAccepted prometheus.Counter
 	MessageBytes     prometheus.Counter
-	DotToReply       prometheus.Histogram // final dot to 250, seconds
-	SpoolSync        prometheus.Histogram // fdatasync latency, seconds
-	SpoolSyncRecords prometheus.Histogram // records per fdatasync (group commit width)
+	DotToReply       prometheus.Histogram   // final dot to 250, seconds
+	SpoolSync        prometheus.Histogram   // fdatasync latency, seconds
+	SpoolSyncRecords prometheus.Histogram   // records per fdatasync (group commit width)
 	LocalDeliveries  *prometheus.CounterVec // by result
 	MaildirSync      prometheus.Histogram
 	RelayQueued      prometheus.Counter
