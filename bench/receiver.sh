@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# receiver.sh: hikyaku's receiver against Postfix on the same machine, the
+# same file system and the same load (Postfix's own smtp-source):
+#
+#   1. throughput: smtp-source -s CONCURRENCY -m MESSAGES -l SIZE, RUNS runs
+#      per server, interleaved, median messages/s and the ratio
+#      hikyaku/postfix. Every hikyaku run must leave exactly MESSAGES new
+#      files in alice's Maildir.
+#   2. latency: a probe sends messages one by one alongside one more
+#      smtp-source run and times final dot -> 250 (p50, p99), both servers.
+#   3. memory: a fresh hikyaku holds SESSIONS idle sessions (greeted, EHLO
+#      done); VmRSS before and after, KiB per session.
+#
+# Postfix delivers to its discard transport; both acknowledge only after
+# fsync (Postfix's cleanup fsyncs its queue file by default).
+#
+# Environment: MESSAGES (20000) RUNS (3) SESSIONS (10000) CONCURRENCY (20)
+# SIZE (1024) PF_PORT (10025) HK_PORT (10026) HK_HTTP (10027)
+# BENCH_TMPDIR (/tmp) KEEP=1 keeps the work directory.
+# Quick mode: MESSAGES=2000 RUNS=1 SESSIONS=1000 bench/receiver.sh
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MESSAGES=${MESSAGES:-20000}
+RUNS=${RUNS:-3}
+SESSIONS=${SESSIONS:-10000}
+CONCURRENCY=${CONCURRENCY:-20}
+SIZE=${SIZE:-1024}
+PF_PORT=${PF_PORT:-10025}
+HK_PORT=${HK_PORT:-10026}
+HK_HTTP=${HK_HTTP:-10027}
+SMTP_SOURCE=/usr/sbin/smtp-source
+
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+
+"$ROOT/scripts/setup-test-deps" >&2
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-bench.XXXXXX")
+chmod 755 "$WORK"
+CLIENT_PIDS=()
+cleanup() {
+	local rc=$? pid
+	for pid in "${CLIENT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	hk_stop "$WORK/hk" 2>/dev/null || true
+	pfref_stop "$WORK/postfix" 2>/dev/null || true
+	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
+		echo "receiver.sh: work directory kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "receiver.sh: FAIL: $*" >&2
+	exit 1
+}
+
+# Room for the idle sessions on both ends plus the load.
+need_fds=$((SESSIONS + 4096))
+if (($(ulimit -Hn) < need_fds)); then
+	ulimit -n "$need_fds" 2>/dev/null || true
+fi
+ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < need_fds)); then
+	echo "receiver.sh: open-file limit $(ulimit -n) is below $need_fds; SESSIONS lowered" >&2
+	SESSIONS=$(($(ulimit -n) - 4096))
+fi
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+	echo "receiver.sh: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
+fi
+echo "building..." >&2
+bench_build "$ROOT" "$WORK/bin"
+HK_BIN=$WORK/bin/hikyaku
+BC=$WORK/bin/benchclient
+
+pfref_start "$WORK/postfix" "$PF_PORT"
+hk_write_config "$WORK/hk" "$HK_PORT" "$HK_HTTP" $((SESSIONS + 500))
+hk_start "$WORK/hk"
+
+# source_run PORT LABEL: one smtp-source run; prints its seconds. Any
+# output on stderr or a non-zero exit is a failed run.
+source_run() {
+	local port=$1 label=$2 t0 t1 rc=0
+	t0=$(now)
+	"$SMTP_SOURCE" -s "$CONCURRENCY" -m "$MESSAGES" -l "$SIZE" \
+		-f sender@example.test -t alice@example.test "127.0.0.1:$port" \
+		>"$WORK/source-$label.out" 2>"$WORK/source-$label.err" || rc=$?
+	t1=$(now)
+	if ((rc != 0)) || [[ -s $WORK/source-$label.err ]]; then
+		echo "smtp-source against $label exited $rc:" >&2
+		head -n 20 "$WORK/source-$label.err" >&2
+		return 1
+	fi
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+wait_postfix_idle() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		pfref_queue_empty "$WORK/postfix" && return 0
+		sleep 0.1
+	done
+	fail "Postfix queue did not drain in 60s"
+}
+
+rate() { awk -v m="$1" -v s="$2" 'BEGIN { printf "%.0f\n", m / s }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+check_hikyaku_healthy() {
+	hk_alive "$WORK/hk" || fail "hikyaku died; log: $WORK/hk/hikyaku.log"
+	if grep -q -e 'panic' -e 'fatal error' "$WORK/hk/hikyaku.log"; then
+		fail "hikyaku logged a panic; log: $WORK/hk/hikyaku.log"
+	fi
+}
+
+# hk_load LABEL: one measured smtp-source run against hikyaku, then waits
+# until the Maildir holds exactly MESSAGES more messages. Sets HK_SECS and
+# HK_DRAIN (seconds from the last 250 until the Maildir was complete).
+HK_EXPECT=0
+hk_load() {
+	local label=$1 t_end n
+	HK_SECS=$(source_run "$HK_PORT" "$label") || fail "hikyaku run $label had errors"
+	t_end=$(now)
+	HK_EXPECT=$((HK_EXPECT + MESSAGES))
+	n=$(wait_maildir "$WORK/hk" "$HK_EXPECT" 300) ||
+		fail "hikyaku run $label: Maildir holds $n messages, want $HK_EXPECT"
+	HK_DRAIN=$(awk -v a="$t_end" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }')
+	check_hikyaku_count "$label"
+}
+
+# check_hikyaku_count LABEL: exactly HK_EXPECT, a little after reaching it,
+# so late duplicates show.
+check_hikyaku_count() {
+	local n
+	sleep 0.5
+	n=$(maildir_count "$WORK/hk")
+	((n == HK_EXPECT)) || fail "hikyaku $1: Maildir holds $n messages, want exactly $HK_EXPECT"
+	check_hikyaku_healthy
+}
+
+echo "throughput: smtp-source -s $CONCURRENCY -m $MESSAGES -l $SIZE, $RUNS run(s) each" >&2
+pf_rates=() hk_rates=() hk_drain=()
+for ((r = 1; r <= RUNS; r++)); do
+	wait_postfix_idle
+	s=$(source_run "$PF_PORT" "postfix-$r") || fail "postfix run $r had errors"
+	pf_rates+=("$(rate "$MESSAGES" "$s")")
+	echo "  run $r postfix: ${s}s ${pf_rates[-1]} msgs/s" >&2
+
+	hk_load "hikyaku-$r"
+	hk_rates+=("$(rate "$MESSAGES" "$HK_SECS")")
+	hk_drain+=("$HK_DRAIN")
+	echo "  run $r hikyaku: ${HK_SECS}s ${hk_rates[-1]} msgs/s (Maildir complete ${HK_DRAIN}s after the last 250)" >&2
+done
+pf_med=$(median "${pf_rates[@]}")
+hk_med=$(median "${hk_rates[@]}")
+
+# probe_under_load PORT LABEL: runs the probe alongside one smtp-source
+# run; sets PROBE to the probe's summary line.
+probe_under_load() {
+	local port=$1 label=$2 ppid rc=0
+	"$BC" probe -addr "127.0.0.1:$port" -size "$SIZE" >"$WORK/probe-$label.out" 2>&1 &
+	ppid=$!
+	CLIENT_PIDS+=("$ppid")
+	sleep 0.3
+	source_run "$port" "latency-$label" >/dev/null || rc=1
+	kill -TERM "$ppid" 2>/dev/null || true
+	wait "$ppid" || rc=1
+	if ((rc != 0)); then
+		cat "$WORK/probe-$label.out" >&2
+		fail "latency run against $label"
+	fi
+	PROBE=$(grep '^probe ' "$WORK/probe-$label.out")
+	echo "  $label: $PROBE" >&2
+}
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"; }
+
+echo "latency: probe alongside one more smtp-source run" >&2
+wait_postfix_idle
+probe_under_load "$PF_PORT" postfix
+pf_probe=$PROBE
+probe_under_load "$HK_PORT" hikyaku
+hk_probe=$PROBE
+HK_EXPECT=$((HK_EXPECT + MESSAGES + $(field n "$hk_probe")))
+n=$(wait_maildir "$WORK/hk" "$HK_EXPECT" 300) || fail "latency run: Maildir holds $n, want $HK_EXPECT"
+check_hikyaku_count latency
+
+echo "memory: $SESSIONS idle sessions on a fresh hikyaku" >&2
+hk_stop "$WORK/hk"
+hk_start "$WORK/hk"
+sleep 1
+rss0=$(hk_rss_kib "$WORK/hk")
+"$BC" idle -addr "127.0.0.1:$HK_PORT" -n "$SESSIONS" >"$WORK/idle.out" 2>&1 &
+idle_pid=$!
+CLIENT_PIDS+=("$idle_pid")
+for ((i = 0; i < 1200; i++)); do
+	grep -q '^ready ' "$WORK/idle.out" && break
+	kill -0 "$idle_pid" 2>/dev/null || break
+	sleep 0.1
+done
+ready=$(grep '^ready ' "$WORK/idle.out") || { cat "$WORK/idle.out" >&2; fail "idle client did not get ready"; }
+opened=$(field opened "$ready")
+[[ $(field failed "$ready") == 0 ]] || { cat "$WORK/idle.out" >&2; fail "idle sessions: $ready"; }
+sleep 2
+rss1=$(hk_rss_kib "$WORK/hk")
+active=$(metric "$WORK/hk" hikyaku_smtp_sessions_active)
+kill -TERM "$idle_pid"
+wait "$idle_pid" || { cat "$WORK/idle.out" >&2; fail "idle sessions were dropped while held"; }
+check_hikyaku_healthy
+per=$(awk -v a="$rss0" -v b="$rss1" -v n="$opened" 'BEGIN { printf "%.1f", (b - a) / n }')
+
+fs=$(df -PT "$WORK" | awk 'NR == 2 { print $2 }')
+cat <<EOF
+
+hikyaku receiver benchmark ($(nproc) cores, $(uname -r), $fs file system at $WORK)
+load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)
+throughput: smtp-source -s $CONCURRENCY -m $MESSAGES -l $SIZE, messages/s, median of $RUNS
+$(printf '  %-8s %s\n' server "runs ... -> median")
+$(printf '  %-8s %s -> %s\n' postfix "${pf_rates[*]}" "$pf_med")
+$(printf '  %-8s %s -> %s\n' hikyaku "${hk_rates[*]}" "$hk_med")
+  ratio hikyaku/postfix: $(awk -v h="$hk_med" -v p="$pf_med" 'BEGIN { printf "%.2f", h / p }')
+  hikyaku Maildir complete after the last 250: ${hk_drain[*]} s; every run stored exactly $MESSAGES
+latency final dot -> 250 under the same load (ms):
+  postfix  p50 $(field p50_ms "$pf_probe")  p99 $(field p99_ms "$pf_probe")  (n=$(field n "$pf_probe"))
+  hikyaku  p50 $(field p50_ms "$hk_probe")  p99 $(field p99_ms "$hk_probe")  (n=$(field n "$hk_probe"))
+memory: $opened idle sessions (greeted, EHLO), sessions_active=${active:-?}
+  hikyaku VmRSS ${rss0} KiB -> ${rss1} KiB: ${per} KiB per session
+EOF
