@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind says which family a described code belongs to.
@@ -322,21 +323,42 @@ func describeEnhanced(q string) (Description, error) {
 }
 
 // normalize folds full-width ASCII (a Japanese keyboard's "５５０") and
-// typographic dashes to ASCII and trims space.
+// typographic minus signs to ASCII in the first two words, where the codes
+// are, and trims space; reply text after them is kept as given.
 func normalize(s string) string {
+	s = strings.TrimSpace(s)
 	var b strings.Builder
-	for _, r := range s {
+	words, inSpace := 0, false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		orig := r
 		switch {
 		case r >= '！' && r <= '～':
 			r -= '！' - '!'
 		case r == '\u3000':
 			r = ' '
-		case r == '−' || r == '‐' || r == '–' || r == '—' || r == 'ー':
+		case r == '−' || r == '‐' || r == '–' || r == '—':
 			r = '-'
 		case r == '。':
 			r = '.'
 		}
-		b.WriteRune(r)
+		if r == ' ' || r == '\t' {
+			if !inSpace {
+				words++
+			}
+			inSpace = true
+		} else if inSpace && words >= 2 {
+			b.WriteString(s[i:])
+			break
+		} else {
+			inSpace = false
+		}
+		if r == orig {
+			b.WriteString(s[i : i+size]) // as given, even invalid UTF-8
+		} else {
+			b.WriteRune(r)
+		}
+		i += size
 	}
-	return strings.TrimSpace(b.String())
+	return b.String()
 }
