@@ -85,13 +85,13 @@ func describe(q string) (Description, error) {
 	head, rest := q, ""
 	if len(q) > 3 {
 		head, rest = q[:3], q[3:]
-		if !isSep(rest[0]) {
-			return Description{}, fmt.Errorf("a reply code has three digits: %w", ErrNotACode)
-		}
 	}
 	d, err := describeThree(head)
 	if err != nil || rest == "" {
 		return d, err
+	}
+	if !isSep(rest[0]) {
+		return Description{}, fmt.Errorf("a reply code has three digits: %w", ErrNotACode)
 	}
 	if d.Kind != KindReply {
 		return Description{}, fmt.Errorf("only a reply code (1xx-5xx) can be followed by an enhanced code or text: %w", ErrNotACode)
@@ -145,7 +145,7 @@ func describeThree(s string) (Description, error) {
 		case c == 'x':
 			pattern = true
 		case c < '0' || c > '9':
-			return Description{}, fmt.Errorf("%q is not a digit: %w", c, ErrNotACode)
+			return Description{}, fmt.Errorf("%q is not a digit, so this is no code: %w", c, ErrNotACode)
 		}
 	}
 	first := s[0]
