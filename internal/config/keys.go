@@ -1,0 +1,88 @@
+package config
+
+// Key documents one configuration key. Keys() is the one place where every
+// key is described; docs/config.md and docs/hikyaku.example.toml are
+// rendered from it, and a test fails when a Config field has no entry here
+// or an entry names no field.
+type Key struct {
+	Name    string // dotted: "smtp.max_recipients"
+	Type    string // one of the type names in typeNames
+	Default string // as written in TOML ("100", "\"25MiB\""), or "(...)" when it depends on the machine
+	Doc     string // what it does, what the limits are, which RFC says so
+
+	// Example is the value the example file shows when Default is not a
+	// TOML value; "" means use Default.
+	Example string
+}
+
+// Type names used in Key.Type, one per kind of Go field the decoder fills.
+const (
+	TypeString  = "string"
+	TypeBool    = "boolean"
+	TypeInt     = "integer"
+	TypeSize    = "size"
+	TypeDur     = "duration"
+	TypeStrings = "list of strings"
+)
+
+// Keys returns every key in file order: top-level keys first, then each
+// table in the order of the Config struct.
+//
+// To add a setting: add the field with its toml tag to the struct in
+// config.go, its default to Defaults, an entry here, any range check to
+// Validate, then run `go test ./internal/config -update` to refresh the docs.
+func Keys() []Key { return append([]Key(nil), keys...) }
+
+var keys = []Key{
+	{Name: "hostname", Type: TypeString, Default: `(this machine's host name, else "localhost")`, Example: `"mx.example.test"`,
+		Doc: `Name this server gives itself: in the 220 greeting, the EHLO reply and the Received fields it writes. ` +
+			`An ASCII domain name (internationalized names as A-labels, "xn--..."). ` +
+			`The default is "localhost" when the machine's name is unset or not a valid domain name.`},
+	{Name: "data_dir", Type: TypeString, Default: `"./hikyaku-data"`,
+		Doc: `Directory holding the spool, the queue and the embedded status store. A relative path is taken from the working directory.`},
+	{Name: "log_level", Type: TypeString, Default: `"info"`,
+		Doc: `Least severe level written to the debug log: "debug", "info", "warn" or "error".`},
+
+	{Name: "smtp.listen", Type: TypeStrings, Default: `["127.0.0.1:2525"]`,
+		Doc: `Addresses the SMTP receiver listens on, each host:port. The host is an IP address ("[::1]:25") or empty for every address (":25"); host names are refused so that no resolver is asked. Port 0 picks a free port.`},
+	{Name: "smtp.max_recipients", Type: TypeInt, Default: "100",
+		Doc: `Recipients accepted in one transaction; the next RCPT is answered 452 4.5.3 and the client sends the rest in a new transaction (RFC 5321 §4.5.3.1.10). ` +
+			`RFC 5321 §4.5.3.1.8 asks servers to accept at least 100: values from 1 to 99 are allowed, for testing and for hosts that want fewer, and are reported as a warning at start.`},
+	{Name: "smtp.max_message_size", Type: TypeSize, Default: `"25MiB"`,
+		Doc: `Largest message accepted, advertised in the EHLO reply as SIZE (RFC 1870). A larger declared SIZE or a larger message is refused with 552 5.3.4. Must be more than 0.`},
+	{Name: "smtp.max_received", Type: TypeInt, Default: "100",
+		Doc: `Received header fields a message may carry; one more and it is refused with 554 5.4.6 as a mail loop (RFC 5321 §6.3). At least 1.`},
+	{Name: "smtp.max_sessions", Type: TypeInt, Default: "1000",
+		Doc: `SMTP sessions open at once; a connection beyond that is answered 421 4.7.0 and closed. At least 1.`},
+	{Name: "smtp.max_sessions_per_ip", Type: TypeInt, Default: "20",
+		Doc: `SMTP sessions open at once from one client IP address; beyond that, 421 4.7.0 and close. At least 1 and at most max_sessions.`},
+	{Name: "smtp.max_errors", Type: TypeInt, Default: "10",
+		Doc: `Failed commands (unknown, out of sequence, bad syntax) one session may send; the next error is answered 421 and the connection closed. At least 1.`},
+	{Name: "smtp.command_timeout", Type: TypeDur, Default: `"5m"`,
+		Doc: `How long the receiver waits for the next command line before answering 421 4.4.2 and closing. RFC 5321 §4.5.3.2.7 asks for at least 5 minutes. More than 0.`},
+	{Name: "smtp.data_timeout", Type: TypeDur, Default: `"10m"`,
+		Doc: `How long the receiver waits for more message content during DATA or BDAT before answering 421 4.4.2 and closing (the client waits 10 minutes for our reply to the final dot, RFC 5321 §4.5.3.2.6). More than 0.`},
+	{Name: "smtp.helo_once", Type: TypeBool, Default: "false",
+		Doc: `false: a second HELO/EHLO is accepted and resets the transaction (RFC 5321 §4.1.4). true: it is answered 503 5.5.1, as the seed-002 receiver does. The EHLO after STARTTLS is always accepted.`},
+	{Name: "smtp.vrfy", Type: TypeString, Default: `"privacy"`,
+		Doc: `"privacy": VRFY is answered 252 2.5.0, cannot verify but will accept (RFC 5321 §7.3). "on": 250 2.1.5 with the user's name and address, or 550 5.1.1. "off": 502 5.5.1 (seed-002 behaviour; RFC 5321 §7.3 asks for 252, so this is reported as a warning).`},
+	{Name: "smtp.expn", Type: TypeBool, Default: "false",
+		Doc: `true: EXPN of a local list answers its members, one 250- line each, and 550 5.1.1 for an unknown list. false: 502 5.5.1. Off by default because it hands out addresses to whoever asks (RFC 5321 §7.3).`},
+	{Name: "smtp.bare_lf", Type: TypeString, Default: `"reject"`,
+		Doc: `What to do with a message whose content holds a bare CR or LF. "reject": answer 554 5.6.0 after the final dot and store nothing. "normalize": store bare LF as CRLF (Postfix 3.9's choice, a deviation from RFC 5321 §2.3.8). Either way only CRLF.CRLF ends DATA, which stops SMTP smuggling.`},
+	{Name: "smtp.min_free_space", Type: TypeSize, Default: `"64MiB"`,
+		Doc: `Space on the data_dir file system kept free. A MAIL whose SIZE would leave less than this, or any message while less than this is free, is answered 452 4.3.1 (RFC 1870). 0 turns the check off.`},
+
+	{Name: "local.domains", Type: TypeStrings, Default: `(hostname and "localhost")`, Example: `["example.test", "localhost"]`,
+		Doc: `Domains whose mail is delivered to local mailboxes, compared without regard to case. Mail to other domains is relayed only for relay.networks clients and refused with 550 5.7.1 otherwise. [] means no local delivery.`},
+	{Name: "local.quota", Type: TypeSize, Default: "0",
+		Doc: `Largest total size of one mailbox; a message that would go over it is answered 452 4.2.2, or 552 5.2.2 with quota_permanent. 0 means no limit.`},
+	{Name: "local.quota_permanent", Type: TypeBool, Default: "false",
+		Doc: `true: a mailbox over quota is a permanent failure (552 5.2.2) instead of a transient one (452 4.2.2), so senders bounce at once instead of retrying.`},
+
+	{Name: "relay.networks", Type: TypeStrings, Default: `["127.0.0.0/8", "::1/128"]`,
+		Doc: `Client networks allowed to relay to any domain: CIDR prefixes ("192.0.2.0/24") or single IP addresses. Everyone else may only send to local domains. A prefix that covers every address ("0.0.0.0/0", "::/0") makes an open relay and is reported as a warning.`},
+
+	{Name: "http.listen", Type: TypeString, Default: `"127.0.0.1:8025"`,
+		Doc: `Address of the HTTP listener for metrics and the dashboard, host:port as for smtp.listen and not one of its addresses. "" turns it off.`},
+}

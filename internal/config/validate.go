@@ -1,0 +1,162 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Validate checks every value's range and the values against each other.
+// It returns the first problem, in Keys() order, as an *Error with code -7
+// and the key; Load adds the file and line. It also serves configurations
+// built in code (tests, the defaults).
+func (c *Config) Validate() error {
+	if e := c.validate(); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (c *Config) validate() *Error {
+	if err := checkDomain(c.Hostname); err != nil {
+		return bad("hostname", "%v", err)
+	}
+	if c.DataDir == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	if e := oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error"); e != nil {
+		return e
+	}
+
+	s := &c.SMTP
+	if len(s.Listen) == 0 {
+		return bad("smtp.listen", "at least one address is needed")
+	}
+	for i, l := range s.Listen {
+		if err := checkListen(l); err != nil {
+			return bad("smtp.listen", "%v", err)
+		}
+		if slices.Contains(s.Listen[:i], l) {
+			return bad("smtp.listen", "%q is listed twice", l)
+		}
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"smtp.max_recipients", s.MaxRecipients},
+		{"smtp.max_received", s.MaxReceived},
+		{"smtp.max_sessions", s.MaxSessions},
+		{"smtp.max_sessions_per_ip", s.MaxSessionsPerIP},
+		{"smtp.max_errors", s.MaxErrors},
+	} {
+		if n.v < 1 {
+			return bad(n.key, "must be at least 1, not %d", n.v)
+		}
+	}
+	if s.MaxMessageSize <= 0 {
+		return bad("smtp.max_message_size", "must be more than 0, not %d", s.MaxMessageSize)
+	}
+	if s.MaxSessionsPerIP > s.MaxSessions {
+		e := bad("smtp.max_sessions_per_ip", "%d is more than smtp.max_sessions (%d)", s.MaxSessionsPerIP, s.MaxSessions)
+		e.also = "smtp.max_sessions"
+		return e
+	}
+	if s.CommandTimeout <= 0 {
+		return bad("smtp.command_timeout", "must be more than 0, not %s", s.CommandTimeout)
+	}
+	if s.DataTimeout <= 0 {
+		return bad("smtp.data_timeout", "must be more than 0, not %s", s.DataTimeout)
+	}
+	if e := oneOf("smtp.vrfy", s.VRFY, "privacy", "on", "off"); e != nil {
+		return e
+	}
+	if e := oneOf("smtp.bare_lf", s.BareLF, "reject", "normalize"); e != nil {
+		return e
+	}
+	if s.MinFreeSpace < 0 {
+		return bad("smtp.min_free_space", "must not be negative, not %d", s.MinFreeSpace)
+	}
+
+	for _, d := range c.Local.Domains {
+		if err := checkDomain(d); err != nil {
+			return bad("local.domains", "%v", err)
+		}
+	}
+	if c.Local.Quota < 0 {
+		return bad("local.quota", "must not be negative, not %d", c.Local.Quota)
+	}
+
+	for _, n := range c.Relay.Networks {
+		if _, err := parseNetwork(n); err != nil {
+			return bad("relay.networks", "%v", err)
+		}
+	}
+
+	if h := c.HTTP.Listen; h != "" {
+		if err := checkListen(h); err != nil {
+			return bad("http.listen", "%v", err)
+		}
+		if slices.Contains(s.Listen, h) {
+			e := bad("http.listen", "%q is also in smtp.listen", h)
+			e.also = "smtp.listen"
+			return e
+		}
+	}
+	return nil
+}
+
+func bad(key, format string, args ...any) *Error {
+	return &Error{Code: CodeBadValue, Key: key, Msg: oneLine(fmt.Sprintf(format, args...))}
+}
+
+func oneOf(key, v string, allowed ...string) *Error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	q := make([]string, len(allowed))
+	for i, a := range allowed {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return bad(key, "%q is not one of %s", v, joinOr(q))
+}
+
+func joinOr(q []string) string {
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// RelayNets returns relay.networks parsed. Entries Validate would refuse are
+// left out, so an unvalidated configuration grants less, never more. The
+// caller should Unmap() a client address first: "::ffff:127.0.0.1" is not
+// in 127.0.0.0/8.
+func (c *Config) RelayNets() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.Relay.Networks))
+	for _, n := range c.Relay.Networks {
+		if p, err := parseNetwork(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Warnings lists settings that are valid but depart from an RFC or are
+// risky, one line each, for `hikyaku serve` to log at start.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.SMTP.MaxRecipients < 100 {
+		w = append(w, fmt.Sprintf("smtp.max_recipients = %d is below the 100 that RFC 5321 §4.5.3.1.8 asks servers to accept", c.SMTP.MaxRecipients))
+	}
+	if c.SMTP.VRFY == "off" {
+		w = append(w, `smtp.vrfy = "off" answers VRFY with 502; RFC 5321 §7.3 asks for 252`)
+	}
+	for _, p := range c.RelayNets() {
+		if p.Bits() == 0 {
+			w = append(w, fmt.Sprintf("relay.networks holds %s: this server is an open relay", p))
+		}
+	}
+	return w
+}

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		why    string
+		change func(c *Config)
+		key    string // "" when valid
+	}{
+		{"defaults", "the defaults must always start", func(c *Config) {}, ""},
+		{"empty data_dir", "the spool needs a place", func(c *Config) { c.DataDir = "" }, "data_dir"},
+		{"no listener", "a receiver with no socket is a mistake", func(c *Config) { c.SMTP.Listen = nil }, "smtp.listen"},
+		{"listener twice", "the second bind would fail at start", func(c *Config) { c.SMTP.Listen = []string{":25", ":25"} }, "smtp.listen"},
+		{"max_recipients 1", "1 to 99 is allowed (with a warning)", func(c *Config) { c.SMTP.MaxRecipients = 1 }, ""},
+		{"max_received 0", "every message would be a loop", func(c *Config) { c.SMTP.MaxReceived = 0 }, "smtp.max_received"},
+		{"max_errors 0", "the first error would hang up", func(c *Config) { c.SMTP.MaxErrors = 0 }, "smtp.max_errors"},
+		{"per-IP equal to total", "the bound is inclusive", func(c *Config) { c.SMTP.MaxSessionsPerIP = c.SMTP.MaxSessions }, ""},
+		{"per-IP above total", "contradictory limits hint at a typo", func(c *Config) { c.SMTP.MaxSessionsPerIP = c.SMTP.MaxSessions + 1 }, "smtp.max_sessions_per_ip"},
+		{"negative min_free_space", "no space is negative", func(c *Config) { c.SMTP.MinFreeSpace = -1 }, "smtp.min_free_space"},
+		{"min_free_space 0", "0 turns the check off", func(c *Config) { c.SMTP.MinFreeSpace = 0 }, ""},
+		{"negative data timeout", "set in code, not parsed", func(c *Config) { c.SMTP.DataTimeout = -1 }, "smtp.data_timeout"},
+		{"vrfy off", "valid, with a warning", func(c *Config) { c.SMTP.VRFY = "off" }, ""},
+		{"vrfy upper case", "values are exact", func(c *Config) { c.SMTP.VRFY = "On" }, "smtp.vrfy"},
+		{"bare_lf normalize", "the documented deviation is allowed", func(c *Config) { c.SMTP.BareLF = "normalize" }, ""},
+		{"bad network", "checked in code-built configs too", func(c *Config) { c.Relay.Networks = []string{"10/8"} }, "relay.networks"},
+		{"open relay", "valid, with a warning", func(c *Config) { c.Relay.Networks = []string{"0.0.0.0/0"} }, ""},
+		{"http off", `"" is allowed`, func(c *Config) { c.HTTP.Listen = "" }, ""},
+		{"bad http", "checked like smtp.listen", func(c *Config) { c.HTTP.Listen = "8025" }, "http.listen"},
+		{"bad local domain", "domains are host names", func(c *Config) { c.Local.Domains = []string{"[127.0.0.1]"} }, "local.domains"},
+		{"negative quota", "no quota is negative", func(c *Config) { c.Local.Quota = -1 }, "local.quota"},
+		{"first problem wins", "errors come in Keys() order: hostname before smtp",
+			func(c *Config) { c.SMTP.VRFY = "x"; c.Hostname = "" }, "hostname"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			tc.change(&c)
+			err := c.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatalf("got %v; want valid (%s)", err, tc.why)
+				}
+				return
+			}
+			e := asError(t, err)
+			if e.Code != -7 || e.Key != tc.key || e.File != "" || e.Line != 0 {
+				t.Fatalf("got %+v; want -7 for %s with no file or line (%s)", e, tc.key, tc.why)
+			}
+		})
+	}
+}
+
+func TestValidateNilError(t *testing.T) {
+	// Validate must return a nil interface, not a nil *Error, or `err != nil`
+	// would be true for a valid configuration.
+	c := Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("got %#v", err)
+	}
+}
+
+func TestRelayNets(t *testing.T) {
+	c := Defaults()
+	c.Relay.Networks = []string{"127.0.0.0/8", "192.0.2.9", "bogus", "10.9.9.9/8"}
+	got := c.RelayNets()
+	want := []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.0/8"),
+		netip.MustParsePrefix("192.0.2.9/32"),
+		netip.MustParsePrefix("10.0.0.0/8"),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v (invalid entries dropped, never widened)", got, want)
+	}
+	d := Defaults()
+	if !d.RelayNets()[1].Contains(netip.MustParseAddr("::1")) {
+		t.Error("default relay networks do not hold ::1")
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c := Defaults()
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("defaults warn: %q", w)
+	}
+	c.SMTP.MaxRecipients = 10
+	c.SMTP.VRFY = "off"
+	c.Relay.Networks = []string{"::/0"}
+	w := c.Warnings()
+	if len(w) != 3 || !strings.Contains(w[0], "4.5.3.1.8") || !strings.Contains(w[1], "§7.3") || !strings.Contains(w[2], "open relay") {
+		t.Errorf("got %q; want max_recipients, vrfy and open-relay warnings", w)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	cases := []struct {
+		e    Error
+		want string
+	}{
+		{Error{Code: -4, File: "x.toml", Msg: "no such file or directory"},
+			`-4 cannot open configuration file "x.toml": no such file or directory`},
+		{Error{Code: -5, File: "x.toml", Line: 3, Msg: "expected '=' after key"},
+			`-5 cannot parse configuration file "x.toml" line 3: expected '=' after key`},
+		{Error{Code: -5, File: "x.toml", Msg: "permission denied"},
+			`-5 cannot read configuration file "x.toml": permission denied`},
+		{Error{Code: -6, File: "hikyaku.toml", Line: 4, Key: "listen_adress"},
+			`-6 unknown keyword "listen_adress" (hikyaku.toml line 4)`},
+		{Error{Code: -7, File: "hikyaku.toml", Line: 7, Key: "smtp.max_message_size", Msg: `"25 potatoes" is not a size`},
+			`-7 invalid value for smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)`},
+		{Error{Code: -7, Key: "smtp.vrfy", Msg: `"x" is not one of "privacy", "on" or "off"`},
+			`-7 invalid value for smtp.vrfy: "x" is not one of "privacy", "on" or "off"`},
+		{Error{Code: -7, File: "f", Key: "k", Msg: "m"}, `-7 invalid value for k: m (f)`},
+		{Error{Code: -3, Msg: "something else"}, `-3 something else`},
+	}
+	for _, tc := range cases {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
