@@ -133,9 +133,11 @@ func (s *Store) Deliver(ds []Delivery, recovering bool) []error {
 		}
 	}
 
+	wrote := false
 	for _, j := range jobs {
 		if !j.done {
 			s.write(j, &ds[j.i])
+			wrote = wrote || j.f != nil
 		}
 	}
 	start := time.Now()
@@ -148,7 +150,7 @@ func (s *Store) Deliver(ds []Delivery, recovering bool) []error {
 	start = time.Now()
 	s.syncNewDirs(boxes, jobs)
 	syncTime += time.Since(start)
-	if s.opt.OnSync != nil {
+	if s.opt.OnSync != nil && wrote {
 		s.opt.OnSync(syncTime)
 	}
 
@@ -182,7 +184,7 @@ func (s *Store) check(d *Delivery) error {
 	if !ok || bad(dom) || bad(local) {
 		return fmt.Errorf("delivery of %s#%d: %q is not a mailbox name of the form domain/local-part", d.QueueID, d.Index, d.Mailbox)
 	}
-	if d.QueueID == "" || len(d.QueueID) > 128 || strings.ContainsAny(d.QueueID, "/:,. \t\r\n\x00") || d.Index < 0 {
+	if d.QueueID == "" || len(d.QueueID) > 128 || strings.ContainsAny(d.QueueID, "/:, \t\r\n\x00") || d.Index < 0 {
 		return fmt.Errorf("delivery to %s: queue id %q index %d cannot name a file", d.Mailbox, d.QueueID, d.Index)
 	}
 	if strings.ContainsAny(d.ReturnPath+d.EnvelopeTo, "\r\n\x00") {
@@ -276,12 +278,20 @@ func (s *Store) existing(box string) (map[string]bool, error) {
 func (s *Store) write(j *job, d *Delivery) {
 	path := filepath.Join(s.dir(j.box, "tmp"), j.base)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Someone removed the mailbox since we created it: again.
+		s.ready.Delete(j.box)
+		if err = s.ensure(j.box); err == nil {
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		}
+	}
 	if err != nil {
 		j.err, j.done = err, true
 		return
 	}
 	eol := lineEnding(d.Data)
-	head := traceFields(d.ReturnPath, MailboxAddress(j.box), d.EnvelopeTo, s.now(), eol)
+	rp := strings.TrimSuffix(strings.TrimPrefix(d.ReturnPath, "<"), ">")
+	head := traceFields(rp, MailboxAddress(j.box), d.EnvelopeTo, s.now(), eol)
 	pieces := withoutReturnPath(d.Data)
 	size := int64(len(head))
 	for _, p := range pieces {
