@@ -14,7 +14,7 @@
 # is tested again by every later one.
 #
 # Environment: KILLS (20) CRASH_SESSIONS (8) HK_PORT (10036) HK_HTTP (10037)
-# DRAIN_STABLE seconds without change that count as drained (3)
+# DRAIN_STABLE seconds without change after which what is missing is lost (5)
 # DRAIN_TIMEOUT (120) BENCH_TMPDIR (/tmp) KEEP=1 keeps the work directory.
 # HK_BIN=path skips the build (scripts/test passes its own).
 set -euo pipefail
@@ -25,7 +25,7 @@ KILLS=${KILLS:-20}
 CRASH_SESSIONS=${CRASH_SESSIONS:-8}
 HK_PORT=${HK_PORT:-10036}
 HK_HTTP=${HK_HTTP:-10037}
-DRAIN_STABLE=${DRAIN_STABLE:-3}
+DRAIN_STABLE=${DRAIN_STABLE:-5}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 
 # shellcheck source=bench/lib.sh
@@ -64,9 +64,12 @@ hk_write_config "$WORK/hk" "$HK_PORT" "$HK_HTTP" 1000
 hk_start "$WORK/hk"
 MD=$(hk_maildir "$WORK/hk")
 
-# wait_drained WANT: until the Maildir holds at least WANT messages and has
-# not changed for 1 s, or has not changed for DRAIN_STABLE s (then what is
-# missing is lost), within DRAIN_TIMEOUT s.
+# wait_drained WANT: waits until every acknowledged token is in the Maildir
+# and the Maildir has not changed for 1 s (so late duplicates show), or has
+# not changed for DRAIN_STABLE s (what is missing then is lost), within
+# DRAIN_TIMEOUT s. WANT is the file count that must be reached before the
+# tokens are worth counting: all acknowledged messages plus the in-doubt
+# ones kept in earlier rounds. Leaves the token counts in $WORK/counts.
 wait_drained() {
 	local want=$1 n last=-1 since t0
 	t0=$SECONDS
@@ -76,12 +79,22 @@ wait_drained() {
 		if ((n != last)); then
 			last=$n
 			since=$SECONDS
-		elif ((n >= want && SECONDS - since >= 1)) || ((SECONDS - since >= DRAIN_STABLE)); then
+		elif ((SECONDS - since >= DRAIN_STABLE)); then
+			count_tokens >"$WORK/counts"
 			return 0
+		elif ((n >= want && SECONDS - since >= 1)); then
+			count_tokens >"$WORK/counts"
+			[[ -n $(missing_acked "$WORK/counts") ]] || return 0
 		fi
 		sleep 0.2
 	done
 	echo "crashtest.sh: Maildir still changing after ${DRAIN_TIMEOUT}s" >&2
+	count_tokens >"$WORK/counts"
+}
+
+# missing_acked COUNTS: acknowledged tokens (all rounds) absent from COUNTS.
+missing_acked() {
+	awk 'NR == FNR { c[$2] = $1; next } !($1 in c)' "$1" "$WORK/acked-all"
 }
 
 # count_tokens: "count token" for every token in the Maildir. Header lines
@@ -93,6 +106,7 @@ count_tokens() {
 }
 
 : >"$WORK/acked-all"
+kept_extra=0
 : >"$WORK/lost-seen"
 : >"$WORK/dups-seen"
 survived=0
@@ -117,21 +131,22 @@ for ((k = 1; k <= KILLS; k++)); do
 	cat "$WORK/acked-$k" >>"$WORK/acked-all"
 
 	hk_start "$WORK/hk"
-	wait_drained "$(wc -l <"$WORK/acked-all")"
-
-	count_tokens >"$WORK/counts-$k"
+	wait_drained $(($(wc -l <"$WORK/acked-all") + kept_extra))
+	mv "$WORK/counts" "$WORK/counts-$k"
 	acked=$(wc -l <"$WORK/acked-$k")
 	doubt=$(wc -l <"$WORK/doubt-$k")
 	# Every acknowledged token so far (all rounds) must be there exactly once,
 	# and no token of any round may be there twice. A fault is charged to the
 	# round in which it first shows.
-	awk 'NR == FNR { c[$2] = $1; next } !($1 in c)' "$WORK/counts-$k" "$WORK/acked-all" |
-		sort >"$WORK/lost-now"
+	missing_acked "$WORK/counts-$k" | sort >"$WORK/lost-now"
 	awk '$1 > 1 { print $2 }' "$WORK/counts-$k" | sort >"$WORK/dups-now"
 	lost=$(comm -23 "$WORK/lost-now" "$WORK/lost-seen" | tee "$WORK/lost-$k" | wc -l)
 	dups=$(comm -23 "$WORK/dups-now" "$WORK/dups-seen" | tee "$WORK/dups-$k" | wc -l)
 	sort -u -o "$WORK/lost-seen" "$WORK/lost-seen" "$WORK/lost-now"
 	sort -u -o "$WORK/dups-seen" "$WORK/dups-seen" "$WORK/dups-now"
+	# Tokens present that were never acknowledged: in-doubt messages kept.
+	kept_extra=$(awk 'NR == FNR { a[$1] = 1; next } !($2 in a) { n++ } END { print n + 0 }' \
+		"$WORK/acked-all" "$WORK/counts-$k")
 	doubt_kept=$(awk 'NR == FNR { c[$2] = $1; next } ($1 in c) { n++ } END { print n + 0 }' \
 		"$WORK/counts-$k" "$WORK/doubt-$k")
 	printf 'kill %d/%d at %ss: acked %d, in doubt %d (%d kept), lost %d, duplicated %d\n' \
