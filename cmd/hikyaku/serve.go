@@ -52,6 +52,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings() {
+		logger.Warn("configuration", "warning", w)
+	}
 	p := dataPaths(cfg)
 	for _, d := range []string{cfg.DataDir, p.log} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
