@@ -100,6 +100,8 @@ missing_acked() {
 # count_tokens: "count token" for every token in the Maildir. Header lines
 # end in CRLF; the pattern stops before the CR.
 count_tokens() {
+	local - # a file without a token makes grep (so xargs) exit non-zero: not an error here
+	set +o pipefail
 	find "$MD/new" "$MD/cur" -maxdepth 1 -type f -print0 2>/dev/null |
 		xargs -0 -r grep -ho '^X-Bench-Token: [^[:space:]]*' |
 		sed 's/^X-Bench-Token: //' | sort | uniq -c | awk '{ print $1, $2 }'
@@ -161,9 +163,15 @@ for ((k = 1; k <= KILLS; k++)); do
 	fi
 done
 
-if grep -q -e 'panic' -e 'fatal error' "$WORK/hk/hikyaku.log"; then
-	echo "crashtest.sh: hikyaku logged a panic; see $WORK/hk/hikyaku.log" >&2
+if grep -qE '^panic: |^fatal error: ' "$WORK/hk/hikyaku.log"; then
+	grep -m 5 -E '^panic: |^fatal error: ' "$WORK/hk/hikyaku.log" >&2
+	echo "crashtest.sh: hikyaku panicked; see $WORK/hk/hikyaku.log" >&2
 	survived=-1
+fi
+errors=$(grep -c 'level=ERROR' "$WORK/hk/hikyaku.log" || true)
+if ((errors > 0)); then
+	echo "hikyaku logged $errors errors over the run; first ones:"
+	grep -m 3 'level=ERROR' "$WORK/hk/hikyaku.log" | cut -c1-300
 fi
 echo "kills survived with nothing lost: $survived/$KILLS"
 ((survived == KILLS))

@@ -145,7 +145,8 @@ hk_maildir() { echo "$1/data/mail/$HK_DOMAIN/${2:-$HK_USER}"; }
 maildir_count() {
 	local md
 	md=$(hk_maildir "$1" "${2:-}")
-	find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
+	# Before the first delivery the Maildir may not exist yet: that is 0.
+	{ find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null || true; } | wc -l
 }
 
 # wait_maildir DIR WANT SECS: waits until the Maildir holds at least WANT

@@ -157,18 +157,17 @@ EOF
 }
 
 pfref_stop() {
-	local dir=$1
+	local dir=$1 i pid
 	[[ -f $dir/conf/main.cf ]] || return 0
-	if postfix -c "$dir/conf" status >/dev/null 2>&1; then
-		postfix -c "$dir/conf" stop >/dev/null 2>&1 || true
-		# master exits after its children; wait so the queue dir can be removed
-		local i pid
-		pid=$(head -n1 "$dir/queue/pid/master.pid" 2>/dev/null | tr -d ' ')
-		for ((i = 0; i < 100; i++)); do
-			[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
+	postfix -c "$dir/conf" status >/dev/null 2>&1 || return 0
+	pid=$(tr -d ' \n' <"$dir/queue/pid/master.pid" 2>/dev/null) || pid=
+	postfix -c "$dir/conf" stop >/dev/null 2>&1 || true
+	# master exits after its children; wait so the queue dir can be removed
+	[[ -n $pid ]] || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
 }
 
 # pfref_queue_empty DIR: true when nothing is waiting in the instance's queues.

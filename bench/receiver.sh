@@ -117,11 +117,17 @@ wait_postfix_idle() {
 rate() { awk -v m="$1" -v s="$2" 'BEGIN { printf "%.0f\n", m / s }'; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# check_hikyaku_healthy: the server is up and has logged no error, no panic
+# (recovered or not).
 check_hikyaku_healthy() {
 	hk_alive "$WORK/hk" || fail "hikyaku died; log: $WORK/hk/hikyaku.log"
-	if grep -q -e 'panic' -e 'fatal error' "$WORK/hk/hikyaku.log"; then
-		fail "hikyaku logged a panic; log: $WORK/hk/hikyaku.log"
+	if grep -qE '^panic: |^fatal error: |level=ERROR' "$WORK/hk/hikyaku.log"; then
+		grep -m 5 -E '^panic: |^fatal error: |level=ERROR' "$WORK/hk/hikyaku.log" >&2
+		fail "hikyaku logged errors; log: $WORK/hk/hikyaku.log"
 	fi
+	local p
+	p=$(metric "$WORK/hk" hikyaku_panics_recovered_total)
+	[[ ${p:-0} == 0 ]] || fail "hikyaku recovered $p panics; log: $WORK/hk/hikyaku.log"
 }
 
 # hk_load LABEL: one measured smtp-source run against hikyaku, then waits
@@ -207,6 +213,12 @@ n=$(wait_maildir "$WORK/hk" "$HK_EXPECT" 300) || fail "latency run: Maildir hold
 check_hikyaku_count latency
 accepted=$(metric "$WORK/hk" hikyaku_messages_accepted_total)
 fsyncs=$(metric "$WORK/hk" hikyaku_spool_fsync_seconds_count)
+
+# Postfix must have taken every message too (its discard agent logs each).
+wait_postfix_idle
+pf_want=$((WARMUP + (RUNS + 1) * MESSAGES + $(field n "$pf_probe")))
+pf_sent=$(grep -c ' status=sent ' "$(pfref_log "$WORK/postfix")" || true)
+((pf_sent == pf_want)) || fail "Postfix delivered $pf_sent messages, want $pf_want"
 
 echo "memory: $SESSIONS idle sessions on a fresh hikyaku" >&2
 hk_stop "$WORK/hk"
