@@ -9,13 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 )
 
 // Log writes mail events. The zero value and nil discard everything.
 type Log struct {
-	mu sync.Mutex
-	l  *slog.Logger
+	l *slog.Logger
 }
 
 // New writes events as logfmt lines to w.
