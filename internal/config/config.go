@@ -23,6 +23,8 @@ type Config struct {
 	Relay Relay `toml:"relay"`
 	HTTP  HTTP  `toml:"http"`
 
+	Delivery Delivery `toml:"delivery"`
+
 	// File is where the configuration came from ("" for embedded defaults).
 	File string `toml:"-"`
 }
@@ -62,6 +64,28 @@ type HTTP struct {
 	Listen string `toml:"listen"` // "" disables
 }
 
+// Delivery configures the delivery engine: the relay queue and `send`.
+type Delivery struct {
+	DNSServers         []string `toml:"dns_servers"`
+	SMTPPort           int      `toml:"smtp_port"`
+	LoopAddresses      []string `toml:"loop_addresses"`
+	HeloName           string   `toml:"helo_name"`
+	Timeout            Duration `toml:"timeout"`
+	ConnectTimeout     Duration `toml:"connect_timeout"`
+	DotTimeout         Duration `toml:"dot_timeout"`
+	Lifetime           Duration `toml:"lifetime"`
+	RetryMin           Duration `toml:"retry_min"`
+	RetryMax           Duration `toml:"retry_max"`
+	Concurrency        int      `toml:"concurrency"`
+	PerHost            int      `toml:"per_host"`
+	MessagesPerConn    int      `toml:"messages_per_connection"`
+	IdleTimeout        Duration `toml:"idle_timeout"`
+	StartTLS           string   `toml:"starttls"`
+	RequireTLS         []string `toml:"require_tls"`
+	ResendAfterDotLoss bool     `toml:"resend_after_dot_loss"`
+	DelayWarning       Duration `toml:"delay_warning"`
+}
+
 // Size is a byte count written as a number or with a unit ("25MiB", "10MB").
 type Size int64
 
@@ -98,6 +122,23 @@ func Defaults() Config {
 		Local: Local{Domains: defaultDomains(host)},
 		Relay: Relay{Networks: []string{"127.0.0.0/8", "::1/128"}},
 		HTTP:  HTTP{Listen: "127.0.0.1:8025"},
+		Delivery: Delivery{
+			DNSServers:      []string{},
+			LoopAddresses:   []string{},
+			RequireTLS:      []string{},
+			SMTPPort:        25,
+			Timeout:         Duration(5 * time.Minute),  // RFC 5321 §4.5.3.2
+			ConnectTimeout:  Duration(30 * time.Second), // Postfix smtp_connect_timeout
+			DotTimeout:      Duration(10 * time.Minute), // RFC 5321 §4.5.3.2.6
+			Lifetime:        Duration(120 * time.Hour),  // RFC 5321 §4.5.4.1: 4-5 days
+			RetryMin:        Duration(5 * time.Minute),
+			RetryMax:        Duration(time.Hour),
+			Concurrency:     100,
+			PerHost:         10,
+			MessagesPerConn: 100,
+			IdleTimeout:     Duration(5 * time.Second),
+			StartTLS:        "opportunistic",
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -104,7 +105,85 @@ func (c *Config) validate() *Error {
 			return e
 		}
 	}
+	return c.validateDelivery()
+}
+
+func (c *Config) validateDelivery() *Error {
+	d := &c.Delivery
+	for _, srv := range d.DNSServers {
+		host, _, err := net.SplitHostPort(srv)
+		if err == nil {
+			_, err = netip.ParseAddr(host)
+		}
+		if err != nil {
+			return bad("delivery.dns_servers", "%q is not IP:port", srv)
+		}
+	}
+	if d.SMTPPort < 1 || d.SMTPPort > 65535 {
+		return bad("delivery.smtp_port", "must be from 1 to 65535, not %d", d.SMTPPort)
+	}
+	for _, n := range d.LoopAddresses {
+		if _, err := parseNetwork(n); err != nil {
+			return bad("delivery.loop_addresses", "%v", err)
+		}
+	}
+	if d.HeloName != "" {
+		if err := checkDomain(d.HeloName); err != nil {
+			return bad("delivery.helo_name", "%v", err)
+		}
+	}
+	for _, t := range []struct {
+		key string
+		v   Duration
+	}{
+		{"delivery.timeout", d.Timeout}, {"delivery.connect_timeout", d.ConnectTimeout},
+		{"delivery.dot_timeout", d.DotTimeout}, {"delivery.lifetime", d.Lifetime},
+		{"delivery.retry_min", d.RetryMin}, {"delivery.retry_max", d.RetryMax},
+		{"delivery.idle_timeout", d.IdleTimeout},
+	} {
+		if t.v <= 0 {
+			return bad(t.key, "must be more than 0, not %s", t.v)
+		}
+	}
+	if d.RetryMax < d.RetryMin {
+		e := bad("delivery.retry_max", "%s is less than delivery.retry_min (%s)", d.RetryMax, d.RetryMin)
+		e.also = "delivery.retry_min"
+		return e
+	}
+	if d.DelayWarning < 0 {
+		return bad("delivery.delay_warning", "must not be negative, not %s", d.DelayWarning)
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"delivery.concurrency", d.Concurrency}, {"delivery.per_host", d.PerHost},
+		{"delivery.messages_per_connection", d.MessagesPerConn},
+	} {
+		if n.v < 1 {
+			return bad(n.key, "must be at least 1, not %d", n.v)
+		}
+	}
+	if e := oneOf("delivery.starttls", d.StartTLS, "opportunistic", "off"); e != nil {
+		return e
+	}
+	for _, dom := range d.RequireTLS {
+		if err := checkDomain(dom); err != nil {
+			return bad("delivery.require_tls", "%v", err)
+		}
+	}
 	return nil
+}
+
+// LoopNets returns delivery.loop_addresses parsed.
+func (c *Config) LoopNets() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.Delivery.LoopAddresses {
+		if p, err := parseNetwork(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func bad(key, format string, args ...any) *Error {
