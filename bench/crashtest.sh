@@ -13,7 +13,7 @@
 # server is not cleaned between rounds, so recovery of earlier rounds' spool
 # is tested again by every later one.
 #
-# Environment: KILLS (20) CRASH_SESSIONS (8) HK_PORT (10036) HK_HTTP (10037)
+# Environment: KILLS (20) CRASH_SESSIONS (8) HK_PORT HK_HTTP (free ports)
 # DRAIN_STABLE seconds without change after which what is missing is lost (5)
 # DRAIN_TIMEOUT (120) BENCH_TMPDIR (/tmp) KEEP=1 keeps the work directory.
 # HK_BIN=path skips the build (scripts/test passes its own).
@@ -23,13 +23,14 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KILLS=${KILLS:-20}
 CRASH_SESSIONS=${CRASH_SESSIONS:-8}
-HK_PORT=${HK_PORT:-10036}
-HK_HTTP=${HK_HTTP:-10037}
 DRAIN_STABLE=${DRAIN_STABLE:-5}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+read -r p1 p2 < <(free_ports 2)
+HK_PORT=${HK_PORT:-$p1}
+HK_HTTP=${HK_HTTP:-$p2}
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-crash.XXXXXX")
 CLIENT_PID=

@@ -11,6 +11,8 @@
 #   maildir_count DIR [USER]       messages in the user's Maildir (new + cur)
 #   wait_maildir DIR WANT SECS     until the count reaches WANT; fails on timeout
 #   now                            seconds since the epoch, with fraction
+#   free_ports N                   N unused loopback ports
+#   metric DIR NAME                one unlabelled value from hikyaku's /metrics
 #
 # hk_* keep their state in files under DIR (hikyaku.toml, hikyaku.pid,
 # hikyaku.log, data/), so a trap can clean up whatever was started.
@@ -23,6 +25,18 @@ HK_USER=${HK_USER:-alice}
 HK_LOG_LEVEL=${HK_LOG_LEVEL:-info}
 
 now() { date +%s.%N; }
+
+# free_ports N: N distinct loopback TCP ports nothing listens on now, so two
+# runs on one machine do not collide (scripts pick them unless given).
+free_ports() {
+	python3 - "$1" <<'EOF'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
 
 bench_build() {
 	local root=$1 bindir=$2

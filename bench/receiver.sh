@@ -15,7 +15,8 @@
 # fsync (Postfix's cleanup fsyncs its queue file by default).
 #
 # Environment: MESSAGES (20000) RUNS (3) SESSIONS (10000) CONCURRENCY (20)
-# SIZE (1024) WARMUP (2000 unmeasured messages first; 0: none) PF_PORT (10025) HK_PORT (10026) HK_HTTP (10027)
+# SIZE (1024) WARMUP (2000 unmeasured messages first; 0: none)
+# PF_PORT HK_PORT HK_HTTP (default: free loopback ports)
 # BENCH_TMPDIR (/tmp) KEEP=1 keeps the work directory.
 # Quick mode: MESSAGES=2000 RUNS=1 SESSIONS=1000 bench/receiver.sh
 set -euo pipefail
@@ -28,13 +29,14 @@ SESSIONS=${SESSIONS:-10000}
 CONCURRENCY=${CONCURRENCY:-20}
 SIZE=${SIZE:-1024}
 WARMUP=${WARMUP:-2000}
-PF_PORT=${PF_PORT:-10025}
-HK_PORT=${HK_PORT:-10026}
-HK_HTTP=${HK_HTTP:-10027}
 SMTP_SOURCE=/usr/sbin/smtp-source
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+read -r p1 p2 p3 < <(free_ports 3)
+PF_PORT=${PF_PORT:-$p1}
+HK_PORT=${HK_PORT:-$p2}
+HK_HTTP=${HK_HTTP:-$p3}
 
 "$ROOT/scripts/setup-test-deps" >&2
 
