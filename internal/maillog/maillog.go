@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Log writes mail events. The zero value and nil discard everything.
@@ -46,6 +47,11 @@ func (m *Log) Delivered(id, rcpt, mailbox string) {
 // Queued: a message (or some of its recipients) went to the relay queue.
 func (m *Log) Queued(id string, rcpts []string) {
 	m.event("queued", "id", id, "to", strings.Join(rcpts, ","))
+}
+
+// Attempt: one outgoing delivery attempt for one recipient.
+func (m *Log) Attempt(id, rcpt, host, ip, phase string, code int, enhanced, text string, d time.Duration) {
+	m.event("attempt", "id", id, "to", rcpt, "host", host, "ip", ip, "phase", phase, "code", code, "enhanced", enhanced, "text", text, "duration", d.Round(time.Millisecond))
 }
 
 // Failed: a local delivery attempt failed and will be retried.

@@ -30,6 +30,8 @@ type Metrics struct {
 	MaildirSync      prometheus.Histogram
 	RelayQueued      prometheus.Counter
 	PanicsRecovered  prometheus.Counter
+	DeliveryResults  *prometheus.CounterVec // by result code and destination domain
+	DeliveryDuration prometheus.Histogram
 }
 
 // New builds every instrument on a fresh registry.
@@ -52,10 +54,12 @@ func New() *Metrics {
 		MaildirSync:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hikyaku_maildir_sync_seconds", Help: "Maildir batch sync latency.", Buckets: latency}),
 		RelayQueued:      prometheus.NewCounter(prometheus.CounterOpts{Name: "hikyaku_relay_queued_total", Help: "Messages put in the relay queue."}),
 		PanicsRecovered:  prometheus.NewCounter(prometheus.CounterOpts{Name: "hikyaku_panics_recovered_total", Help: "Panics recovered in sessions (each is a bug)."}),
+		DeliveryResults:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hikyaku_delivery_results_total", Help: "Outgoing delivery attempts per recipient, by result code and destination domain."}, []string{"code", "domain"}),
+		DeliveryDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hikyaku_delivery_attempt_seconds", Help: "Time of one delivery attempt to one domain.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 	}
 	r.MustRegister(m.SessionsActive, m.SessionsTotal, m.SessionsRefused, m.Replies, m.MessagesAccepted,
 		m.MessageBytes, m.DotToReply, m.SpoolSync, m.SpoolSyncRecords, m.LocalDeliveries, m.MaildirSync,
-		m.RelayQueued, m.PanicsRecovered)
+		m.RelayQueued, m.PanicsRecovered, m.DeliveryResults, m.DeliveryDuration)
 	return m
 }
 

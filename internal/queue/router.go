@@ -29,6 +29,7 @@ type RouterOptions struct {
 	Logger     *slog.Logger
 	MailLog    *maillog.Log
 	Metrics    *metrics.Metrics
+	OnQueued   func(id string) // a message entered the relay queue
 }
 
 // Router takes committed messages on to their mailboxes and the relay
@@ -200,6 +201,9 @@ func (r *Router) queueRelay(p *pending) {
 	}
 	p.relayDone = true
 	r.opt.MailLog.Queued(p.msg.ID, addrs)
+	if r.opt.OnQueued != nil {
+		r.opt.OnQueued(p.msg.ID)
+	}
 	if r.opt.Metrics != nil {
 		r.opt.Metrics.RelayQueued.Inc()
 	}

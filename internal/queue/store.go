@@ -22,17 +22,38 @@ import (
 
 // Recipient is one relay recipient and where its delivery stands.
 type Recipient struct {
-	Address      string    `json:"address"`            // where to send
-	Original     string    `json:"original,omitempty"` // RCPT TO as received, when it differs (aliases)
-	Notify       string    `json:"notify,omitempty"`
-	ORCPT        string    `json:"orcpt,omitempty"`
-	Status       string    `json:"status"` // queued, deferred, delivered, failed
-	Attempts     int       `json:"attempts"`
-	LastCode     int       `json:"last_code,omitempty"`
-	LastEnhanced string    `json:"last_enhanced,omitempty"`
-	LastText     string    `json:"last_text,omitempty"`
-	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+	Address       string    `json:"address"`            // where to send
+	Original      string    `json:"original,omitempty"` // RCPT TO as received, when it differs (aliases)
+	Notify        string    `json:"notify,omitempty"`
+	ORCPT         string    `json:"orcpt,omitempty"`
+	Status        string    `json:"status"` // queued, deferred, delivered, failed
+	Attempts      int       `json:"attempts"`
+	LastCode      int       `json:"last_code,omitempty"`
+	LastEnhanced  string    `json:"last_enhanced,omitempty"`
+	LastText      string    `json:"last_text,omitempty"`
+	LastHost      string    `json:"last_host,omitempty"`
+	LastAttempt   time.Time `json:"last_attempt,omitzero"`
+	NextAttempt   time.Time `json:"next_attempt,omitzero"`
+	DelayNotified bool      `json:"delay_notified,omitempty"`
 }
+
+// Final says the recipient needs no more attempts.
+func (r Recipient) Final() bool {
+	switch r.Status {
+	case StatusDelivered, StatusFailed, StatusUnknown:
+		return true
+	}
+	return false
+}
+
+// Recipient statuses.
+const (
+	StatusQueued    = "queued"    // not tried yet
+	StatusDeferred  = "deferred"  // a transient failure; NextAttempt says when
+	StatusDelivered = "delivered" // a 2xx from the next hop
+	StatusFailed    = "failed"    // permanent failure or expired; a DSN went to the sender
+	StatusUnknown   = "unknown"   // lost after the final dot: possibly delivered, not re-sent
+)
 
 // Item is one message in the relay queue.
 type Item struct {
@@ -85,7 +106,7 @@ func (s *Store) Add(msg *spool.Message, rcpts []spool.Recipient) error {
 		Size: msg.Size, SMTPUTF8: msg.SMTPUTF8, Body: msg.Body, EnvID: msg.EnvID, Ret: msg.Ret,
 	}
 	for _, r := range rcpts {
-		qr := Recipient{Address: r.Relay, Notify: r.Notify, ORCPT: r.ORCPT, Status: "queued"}
+		qr := Recipient{Address: r.Relay, Notify: r.Notify, ORCPT: r.ORCPT, Status: StatusQueued}
 		if !strings.EqualFold(r.Address, r.Relay) {
 			qr.Original = r.Address
 		}
@@ -181,7 +202,46 @@ func (s *Store) Delete(id string) error {
 		return err
 	}
 	os.Remove(s.DataPath(id))
+	os.Remove(filepath.Join(s.dir, id+".hold"))
+	os.Remove(filepath.Join(s.dir, id+".retry"))
 	return syncDir(s.dir)
+}
+
+// Operator controls are marker files beside the item, so that a command
+// run while the server delivers never races with its metadata writes.
+
+// SetHold holds (or releases) an item: the runner leaves it alone.
+func (s *Store) SetHold(id string, hold bool) error {
+	if _, err := s.Get(id); err != nil {
+		return err
+	}
+	p := filepath.Join(s.dir, id+".hold")
+	if !hold {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return os.WriteFile(p, nil, 0o640)
+}
+
+// Held says whether an item is on hold.
+func (s *Store) Held(id string) bool {
+	_, err := os.Stat(filepath.Join(s.dir, id+".hold"))
+	return err == nil
+}
+
+// RequestRetry asks the runner to try an item's deferred recipients now.
+func (s *Store) RequestRetry(id string) error {
+	if _, err := s.Get(id); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.dir, id+".retry"), nil, 0o640)
+}
+
+// TakeRetryRequest reports and clears a retry request.
+func (s *Store) TakeRetryRequest(id string) bool {
+	return os.Remove(filepath.Join(s.dir, id+".retry")) == nil
 }
 
 // validID keeps ids from naming files outside the queue.
