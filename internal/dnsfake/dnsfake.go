@@ -38,6 +38,10 @@ type Options struct {
 	Truncate map[string]bool
 	// Malformed answers with bytes that do not parse as a DNS message.
 	Malformed map[string]bool
+	// NoFollow answers a CNAME alone, as an authoritative server does
+	// when the target is in another zone, so the client must ask for the
+	// target itself.
+	NoFollow bool
 }
 
 // Server is a running fake. Addr is "127.0.0.1:PORT", the same port for
@@ -49,6 +53,8 @@ type Server struct {
 
 	queries    atomic.Int64
 	tcpQueries atomic.Int64
+
+	noFollow bool
 
 	mu                     sync.RWMutex
 	zone                   *zone
@@ -75,6 +81,7 @@ func Start(opt Options) (*Server, error) {
 		drop:      names(opt.Drop),
 		trunc:     names(opt.Truncate),
 		malformed: names(opt.Malformed),
+		noFollow:  opt.NoFollow,
 	}
 	for n, rc := range opt.Fail {
 		s.fail[dns.CanonicalName(n)] = rc
@@ -226,7 +233,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		w.WriteMsg(resp)
 		return
 	}
-	z.answer(resp, name, q.Qtype)
+	z.answer(resp, name, q.Qtype, !s.noFollow)
 	if !overTCP {
 		// A real server sets TC and drops records that do not fit the
 		// client's buffer (512 octets without EDNS0, RFC 1035 §4.2.1).

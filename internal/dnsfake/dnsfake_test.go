@@ -178,6 +178,15 @@ func TestBufferSize(t *testing.T) {
 	}
 }
 
+// TestNoFollow checks the out-of-zone behaviour: the CNAME alone.
+func TestNoFollow(t *testing.T) {
+	s := start(t, Options{NoFollow: true})
+	r, err := ask(t, s, "udp", "alias2.test.", dns.TypeA, true)
+	if err != nil || r.Rcode != dns.RcodeSuccess || rrStrings(r.Answer) != "alias2.test. CNAME alias.test." || len(r.Ns) != 0 {
+		t.Fatalf("%v %v, want the first CNAME alone", r, err)
+	}
+}
+
 func TestQueriesAndSetZone(t *testing.T) {
 	s := start(t, Options{})
 	for range 3 {

@@ -48,10 +48,11 @@ func parseZone(text string) (*zone, error) {
 const maxChain = 16
 
 // answer fills resp the way an authoritative server would: the CNAME
-// chain from name and the records of type qtype at its end; NXDOMAIN when
+// chain from name (only its first link unless follow) and the records of
+// type qtype at its end; NXDOMAIN when
 // the chain ends at a name that does not exist (RFC 6604); the SOA in the
 // authority section whenever there is no data (RFC 2308).
-func (z *zone) answer(resp *dns.Msg, name string, qtype uint16) {
+func (z *zone) answer(resp *dns.Msg, name string, qtype uint16, follow bool) {
 	cur := name
 	seen := map[string]bool{cur: true}
 	for range maxChain {
@@ -65,6 +66,9 @@ func (z *zone) answer(resp *dns.Msg, name string, qtype uint16) {
 			break
 		}
 		resp.Answer = append(resp.Answer, c[0])
+		if !follow {
+			return
+		}
 		cur = dns.CanonicalName(c[0].(*dns.CNAME).Target)
 		if seen[cur] {
 			return // a loop: the chain as far as it went
