@@ -3,6 +3,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/net/idna"
 	"net/netip"
 	"strings"
 )
@@ -109,5 +110,10 @@ func canonical(name string) string {
 // golang.org/x/text, which go.mod does not hold yet, so until it does a
 // U-label domain is 611 rather than a guess at the mapping.
 func toASCII(s string) (string, error) {
-	return "", fmt.Errorf("domain %q has non-ASCII characters; internationalised domains are not supported yet", s)
+	// IDNA2008 with the lookup profile (UTS #46 mapping), as SPEC §3 asks.
+	a, err := idna.Lookup.ToASCII(s)
+	if err != nil {
+		return "", fmt.Errorf("domain %q is not a valid internationalized domain name: %v", s, err)
+	}
+	return a, nil
 }
