@@ -77,9 +77,11 @@ type Options struct {
 	// default of SPEC §3) sets InsecureSkipVerify. ServerName defaults to
 	// the host name given to Dial.
 	TLS *tls.Config
-	// RequireTLS fails the connection with 602 when the peer offers no
-	// STARTTLS, refuses it, or the handshake fails. Without it those
-	// cases go on in plain text (RFC 3207 §4.1, opportunistic TLS).
+	// RequireTLS fails the connection when the peer offers no STARTTLS
+	// (602), refuses it (its reply), or the handshake fails (602).
+	// Without it those cases go on in plain text (RFC 3207 §4.1,
+	// opportunistic TLS). With TLS nil it requires encryption only, the
+	// certificate unchecked (Postfix's level "encrypt").
 	RequireTLS bool
 	LocalAddr  netip.Addr // source address; zero: the kernel's choice
 	Logger     *slog.Logger
@@ -112,6 +114,10 @@ func dial(ctx context.Context, host string, addr netip.AddrPort, opt Options, wr
 	c := &Client{host: host, ip: addr.Addr().String(), opt: opt, t: opt.Timeouts.withDefaults(), log: opt.Logger}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if opt.RequireTLS && opt.TLS == nil {
+		c.opt.TLS = &tls.Config{InsecureSkipVerify: true}
+		opt = c.opt
 	}
 	if c.opt.HeloName == "" {
 		c.opt.HeloName = "localhost"

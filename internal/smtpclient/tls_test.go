@@ -29,6 +29,8 @@ func TestStartTLS(t *testing.T) {
 			script: peertest.Script{StartTLS: true}, tls: opportunistic, useTLS: true, conns: 1},
 		{name: "verified", why: "SNI is the MX host name; a trusted certificate verifies",
 			script: peertest.Script{StartTLS: true}, tls: verifying, require: true, useTLS: true, conns: 1},
+		{name: "required, no config", why: "RequireTLS alone means encryption, certificate unchecked",
+			script: peertest.Script{StartTLS: true}, require: true, useTLS: true, conns: 1},
 		{name: "not offered", why: "opportunistic TLS goes on in plain text",
 			script: peertest.Script{}, tls: opportunistic, conns: 1},
 		{name: "TLS off", why: "no TLS config: STARTTLS is not used even when offered",
