@@ -124,13 +124,15 @@ func (s *session) command(verb, arg string) bool {
 		s.tx = nil
 		return s.answer(codes.PhaseRset, s.replyFor("RSET", "250 2.0.0 Ok"))
 	case "NOOP":
-		return s.answer(codes.PhaseOther, s.replyFor("NOOP", "250 2.0.0 Ok"))
+		s.write(s.replyFor("NOOP", "250 2.0.0 Ok")) // no phase, no action
+		return true
 	case "QUIT":
 		s.answer(codes.PhaseQuit, s.replyFor("QUIT", "221 2.0.0 Bye"))
 		s.flush()
 		return false
 	}
-	return s.answer(codes.PhaseOther, "500 5.5.2 Error: command not recognized")
+	s.write("500 5.5.2 Error: command not recognized")
+	return true
 }
 
 func (s *session) ehloReply() string {
@@ -289,7 +291,8 @@ func (s *session) content() bool {
 
 func (s *session) startTLS() bool {
 	if !s.s.StartTLS || s.tls {
-		return s.answer(codes.PhaseOther, "502 5.5.1 STARTTLS not offered")
+		s.write("502 5.5.1 STARTTLS not offered")
+		return true
 	}
 	r := s.replyFor("STARTTLS", "220 2.0.0 Ready to start TLS")
 	s.write(r)
