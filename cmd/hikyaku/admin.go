@@ -252,6 +252,9 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 				if from == "" {
 					from = "<>"
 				}
+				if q.Held(it.ID) {
+					rs = append(rs, "[held]")
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", it.ID, time.Since(it.ReceivedAt).Round(time.Second), it.Size, from, strings.Join(rs, ", "))
 			}
 			tw.Flush()
@@ -290,6 +293,9 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 			_, err = stdout.Write(data)
 			return err
 		},
+		"hold":    queueControl("hold", "held: the runner leaves it alone until released", stdout, stderr, func(q *queue.Store, id string) error { return q.SetHold(id, true) }),
+		"release": queueControl("release", "released", stdout, stderr, func(q *queue.Store, id string) error { return q.SetHold(id, false) }),
+		"retry":   queueControl("retry", "will be retried at the runner's next scan", stdout, stderr, (*queue.Store).RequestRetry),
 		"delete": func(args []string) error {
 			fs := newFlags("queue delete", "queue delete [--config FILE] ID...", stderr)
 			cfgPath := configFlag(fs)
@@ -312,6 +318,31 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 			return nil
 		},
 	}, stderr)
+}
+
+// queueControl builds the hold/release/retry sub-commands.
+func queueControl(name, done string, stdout, stderr io.Writer, act func(*queue.Store, string) error) func([]string) error {
+	return func(args []string) error {
+		fs := newFlags("queue "+name, "queue "+name+" [--config FILE] ID...", stderr)
+		cfgPath := configFlag(fs)
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			return usagef("queue %s needs at least one ID", name)
+		}
+		q, err := openQueue(*cfgPath)
+		if err != nil {
+			return err
+		}
+		for _, id := range fs.Args() {
+			if err := act(q, id); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s %s\n", id, done)
+		}
+		return nil
+	}
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) error {

@@ -35,10 +35,11 @@ var commands []command
 func init() {
 	commands = []command{
 		{"serve", "run the SMTP receiver and the delivery queue", runServe},
+		{"send", "deliver one message now to the recipients' mail hosts", runSend},
 		{"explain", "explain reply codes, enhanced status codes and result codes", runExplain},
 		{"user", "manage local users: add, del, list, passwd", runUser},
 		{"alias", "manage aliases and lists: add, del, list", runAlias},
-		{"queue", "inspect the relay queue: list, show, delete", runQueue},
+		{"queue", "the relay queue: list, show, hold, release, retry, delete", runQueue},
 		{"config", "print the documented configuration keys and their defaults", runConfig},
 	}
 }

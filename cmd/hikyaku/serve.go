@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/config"
+	"github.com/hikyaku/hikyaku/internal/delivery"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/maillog"
 	"github.com/hikyaku/hikyaku/internal/metrics"
@@ -85,8 +87,26 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	router := queue.NewRouter(store, relay, sp, queue.RouterOptions{Logger: logger, MailLog: mlog, Metrics: m})
+	eng, err := newEngine(cfg, logger, func(a delivery.Attempt) {
+		r := a.Result
+		mlog.Attempt(a.QueueID, a.Recipient, r.Host, r.IP, fmt.Sprint(r.Phase), r.Code, r.Enhanced, r.Text, a.Duration)
+		m.DeliveryResults.WithLabelValues(strconv.Itoa(r.Code), a.Domain).Inc()
+		m.DeliveryDuration.Observe(a.Duration.Seconds())
+	})
+	if err != nil {
+		sp.Close()
+		return err
+	}
+	defer eng.Close()
+	var runner *delivery.Runner
+	router := queue.NewRouter(store, relay, sp, queue.RouterOptions{Logger: logger, MailLog: mlog, Metrics: m,
+		OnQueued: func(id string) { runner.Notify(id) }})
+	sub := &submitter{cfg: cfg, dir: dir, spool: sp, router: router}
+	ropt := runnerOptions(cfg)
+	ropt.Logger, ropt.Bounce = logger, bouncer(cfg, relay, sub)
+	runner = delivery.NewRunner(relay, eng, ropt)
 	router.Start()
+	runner.Start()
 	if len(pending) > 0 {
 		logger.Info("recovering spooled messages", "count", len(pending))
 	}
@@ -165,6 +185,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		logger.Warn("stopping with messages still in the spool; they are delivered at the next start")
 	}
 	router.Stop()
+	runner.Stop()
 	if err := sp.Close(); err != nil {
 		logger.Error("closing spool", "err", err)
 	}
