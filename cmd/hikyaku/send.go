@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/config"
@@ -38,11 +39,18 @@ func newEngine(cfg *config.Config, logger *slog.Logger, onAttempt func(delivery.
 	if err != nil {
 		return nil, err
 	}
-	t := smtpclient.DefaultTimeouts()
-	phase := d.Timeout.D()
-	t.Greeting, t.Helo, t.StartTLS, t.Mail, t.Rcpt, t.Data, t.Block, t.Rset, t.Quit = phase, phase, phase, phase, phase, phase, phase, phase, phase
-	t.Connect = d.ConnectTimeout.D()
-	t.Dot = d.DotTimeout.D()
+	// delivery.timeout covers every phase not set on its own.
+	phase := func(v config.Duration) time.Duration {
+		if v > 0 {
+			return v.D()
+		}
+		return d.Timeout.D()
+	}
+	t := smtpclient.Timeouts{
+		Connect: d.ConnectTimeout.D(), Greeting: phase(d.GreetingTimeout), Helo: phase(d.HeloTimeout),
+		StartTLS: d.Timeout.D(), Mail: phase(d.MailTimeout), Rcpt: phase(d.RcptTimeout), Data: phase(d.DataTimeout),
+		Block: phase(d.BlockTimeout), Dot: d.DotTimeout.D(), Rset: phase(d.RsetTimeout), Quit: phase(d.QuitTimeout),
+	}
 	helo := d.HeloName
 	if helo == "" {
 		helo = cfg.Hostname
@@ -55,7 +63,8 @@ func newEngine(cfg *config.Config, logger *slog.Logger, onAttempt func(delivery.
 	}
 	return delivery.New(res, delivery.Options{
 		Port: d.SMTPPort, Client: copt, RequireTLS: d.RequireTLS, PerHost: d.PerHost,
-		MessagesPerConn: d.MessagesPerConn, IdleTimeout: d.IdleTimeout.D(), Logger: logger, OnAttempt: onAttempt,
+		MessagesPerConn: d.MessagesPerConn, IdleTimeout: d.IdleTimeout.D(), RatePerDomain: d.RatePerDomain,
+		Logger: logger, OnAttempt: onAttempt,
 	}), nil
 }
 

@@ -72,7 +72,16 @@ type Delivery struct {
 	HeloName           string   `toml:"helo_name"`
 	Timeout            Duration `toml:"timeout"`
 	ConnectTimeout     Duration `toml:"connect_timeout"`
+	GreetingTimeout    Duration `toml:"greeting_timeout"`
+	HeloTimeout        Duration `toml:"helo_timeout"`
+	MailTimeout        Duration `toml:"mail_timeout"`
+	RcptTimeout        Duration `toml:"rcpt_timeout"`
+	DataTimeout        Duration `toml:"data_timeout"`
+	BlockTimeout       Duration `toml:"block_timeout"`
 	DotTimeout         Duration `toml:"dot_timeout"`
+	RsetTimeout        Duration `toml:"rset_timeout"`
+	QuitTimeout        Duration `toml:"quit_timeout"`
+	RatePerDomain      int      `toml:"rate_per_domain"`
 	Lifetime           Duration `toml:"lifetime"`
 	RetryMin           Duration `toml:"retry_min"`
 	RetryMax           Duration `toml:"retry_max"`

@@ -150,6 +150,22 @@ func (c *Config) validateDelivery() *Error {
 		e.also = "delivery.retry_min"
 		return e
 	}
+	for _, t := range []struct {
+		key string
+		v   Duration
+	}{
+		{"delivery.greeting_timeout", d.GreetingTimeout}, {"delivery.helo_timeout", d.HeloTimeout},
+		{"delivery.mail_timeout", d.MailTimeout}, {"delivery.rcpt_timeout", d.RcptTimeout},
+		{"delivery.data_timeout", d.DataTimeout}, {"delivery.block_timeout", d.BlockTimeout},
+		{"delivery.rset_timeout", d.RsetTimeout}, {"delivery.quit_timeout", d.QuitTimeout},
+	} {
+		if t.v < 0 {
+			return bad(t.key, "must not be negative, not %s", t.v)
+		}
+	}
+	if d.RatePerDomain < 0 {
+		return bad("delivery.rate_per_domain", "must not be negative, not %d", d.RatePerDomain)
+	}
 	if d.DelayWarning < 0 {
 		return bad("delivery.delay_warning", "must not be negative, not %s", d.DelayWarning)
 	}

@@ -36,6 +36,7 @@ type Options struct {
 	PerHost         int      // connections at once per mail host address
 	MessagesPerConn int
 	IdleTimeout     time.Duration
+	RatePerDomain   int // messages per second to one domain; 0: no limit
 	Logger          *slog.Logger
 	// OnAttempt is called once per recipient and attempt, for the mail log
 	// and metrics.
@@ -72,9 +73,11 @@ type Message struct {
 
 // Engine delivers messages to remote mail servers.
 type Engine struct {
-	opt    Options
-	router Router
-	pool   *pool
+	opt      Options
+	router   Router
+	pool     *pool
+	rate     *rateLimiter
+	backoffs backoffs
 }
 
 // New builds an Engine.
@@ -94,7 +97,10 @@ func New(router Router, opt Options) *Engine {
 	if opt.IdleTimeout <= 0 {
 		opt.IdleTimeout = 5 * time.Second
 	}
-	return &Engine{opt: opt, router: router, pool: newPool(opt.PerHost, opt.MessagesPerConn, opt.IdleTimeout)}
+	return &Engine{
+		opt: opt, router: router, pool: newPool(opt.PerHost, opt.MessagesPerConn, opt.IdleTimeout),
+		rate: newRateLimiter(opt.RatePerDomain), backoffs: backoffs{hosts: map[netip.Addr]*hostBackoff{}},
+	}
 }
 
 // Close closes pooled connections.
@@ -161,6 +167,9 @@ func (e *Engine) report(m Message, i int, r outcome.Result, d time.Duration) {
 // recipient has a result that another host would not change.
 func (e *Engine) deliverDomain(ctx context.Context, m Message, data []byte, domain string, idx []int, results []outcome.Result) {
 	route, err := e.router.Route(ctx, domain)
+	if err == nil {
+		err = e.rate.wait(ctx, domain)
+	}
 	if err != nil {
 		var re *resolve.Error
 		r := outcome.Own(720, err.Error())
@@ -218,10 +227,15 @@ func (e *Engine) tryHost(ctx context.Context, m Message, data []byte, domain, ho
 			opt.TLS = &tls.Config{InsecureSkipVerify: true}
 		}
 	}
+	if r, ok := e.backoffs.check(addr.Addr()); ok {
+		// The host asked us to slow down: leave it alone, keep its answer.
+		return pending, r, false
+	}
 	c, err := e.pool.get(ctx, host, addr, opt)
 	if err != nil {
 		r := resultOf(err)
 		r.Host, r.IP = host, addr.Addr().String()
+		e.backoffs.note(addr.Addr(), r)
 		connectFailed := r.Code == 601 || r.Code == 609
 		// A reply refusing the whole session (greeting or EHLO 5xx) is
 		// final for this host but another MX may take it: carry on.
@@ -240,6 +254,7 @@ func (e *Engine) tryHost(ctx context.Context, m Message, data []byte, domain, ho
 			r := res[k]
 			r.Host, r.IP = host, addr.Addr().String()
 			results[i] = r
+			e.backoffs.note(addr.Addr(), r)
 			// After a 452 for too many recipients the rest go in the next
 			// transaction right away (RFC 5321 §4.5.3.1.10).
 			if r.Code == 452 && (r.Enhanced == "4.5.3" || strings.Contains(strings.ToLower(r.Text), "too many recipients")) && k > 0 {

@@ -239,3 +239,33 @@ func TestLongLinesReencoded(t *testing.T) {
 		t.Errorf("long text part not re-encoded as quoted-printable:\n%.300s", got)
 	}
 }
+
+// A host answering 421 "too many connections" is left alone for a while:
+// the next message gets the same transient answer without a connection.
+func TestBackoffAfter421(t *testing.T) {
+	w := newWorld(t, map[string]peertest.Script{"127.0.0.2": {Greeting: "421 4.7.0 mx.good.test too many connections, slow down"}})
+	e := w.engine(nil)
+	for i := 0; i < 3; i++ {
+		if r := e.Deliver(context.Background(), msg("a@good.test"))[0]; r.Code != 421 {
+			t.Fatalf("attempt %d: %s, want 421", i, r)
+		}
+	}
+	if n := w.peers["127.0.0.2"].Connections(); n != 1 {
+		t.Errorf("%d connections to a host that asked us to back off, want 1", n)
+	}
+}
+
+// rate_per_domain spaces messages to one domain.
+func TestRatePerDomain(t *testing.T) {
+	w := newWorld(t, nil)
+	e := w.engine(func(o *Options) { o.RatePerDomain = 20 })
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		if r := e.Deliver(context.Background(), msg("a@good.test"))[0]; r.Code != 250 {
+			t.Fatal(r)
+		}
+	}
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Errorf("5 messages at 20/s took %v, want at least 200ms", d)
+	}
+}
