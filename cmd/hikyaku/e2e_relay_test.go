@@ -77,8 +77,6 @@ smtp_port = %d
 loop_addresses = ["127.0.0.254"]
 timeout = "5s"
 dot_timeout = "5s"
-retry_min = "200ms"
-retry_max = "1s"
 %s`, dnsAddr, port, extra)
 }
 
@@ -131,7 +129,7 @@ func TestE2ERelayToPostfix(t *testing.T) {
 	t.Cleanup(func() { exec.Command("bash", "-c", fmt.Sprintf("source %q && pfref_stop %q", script, pfDir)).Run() })
 
 	dnsAddr := startFakeDNS(t, "pf.test. 300 IN MX 10 mx.pf.test.\nmx.pf.test. 300 IN A 127.0.0.1\nnomail.test. 300 IN MX 0 .\n")
-	d := startDaemon(t, deliveryConfig(dnsAddr, pfPort, ""), "alice@example.test")
+	d := startDaemon(t, deliveryConfig(dnsAddr, pfPort, "retry_min = \"200ms\"\nretry_max = \"1s\""), "alice@example.test")
 	host, port, _ := net.SplitHostPort(d.smtp)
 	py := need(t, "python3")
 	sendScript := fmt.Sprintf(`

@@ -73,6 +73,13 @@ func startDaemon(t *testing.T, extra string, users ...string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{t: t, dataDir: filepath.Join(dir, "data"), smtp: freePort(t), http: freePort(t), cfgPath: filepath.Join(dir, "hikyaku.toml")}
+	if !strings.Contains(extra, "[delivery]") {
+		// Relayed mail must never reach the system resolver: by default
+		// every remote domain's MX is an address with no listener, so
+		// relayed mail stays deferred in the queue.
+		dnsAddr := startFakeDNS(t, "$TTL 300\nremote.example. MX 10 mx.remote.example.\nmx.remote.example. A 127.0.0.9\n")
+		extra += "\n" + deliveryConfig(dnsAddr, 25, `retry_min = "1h"`+"\n"+`retry_max = "2h"`)
+	}
 	cfg := fmt.Sprintf(`hostname = "mx.example.test"
 data_dir = %q
 [smtp]
@@ -81,14 +88,14 @@ max_recipients = 100
 max_message_size = "25MiB"
 max_received = 100
 max_sessions_per_ip = 50
-%s
 [local]
 domains = ["example.test"]
 [relay]
 networks = ["127.0.0.0/8"]
 [http]
 listen = %q
-`, d.dataDir, d.smtp, extra, d.http)
+%s
+`, d.dataDir, d.smtp, d.http, extra)
 	if err := os.WriteFile(d.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -286,12 +293,12 @@ s.quit()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		list = d.run("queue", "list", "--config", d.cfgPath)
-		if strings.Contains(list, "x@remote.example (queued)") {
+		if strings.Contains(list, "x@remote.example (deferred)") {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(list, "x@remote.example (queued)") || !strings.Contains(list, "1 message(s)") {
+	if !strings.Contains(list, "x@remote.example (deferred)") || !strings.Contains(list, "1 message(s)") {
 		t.Fatalf("queue list:\n%s", list)
 	}
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]

@@ -219,6 +219,14 @@ func (c *Client) isTimeout(err error) bool {
 }
 
 func (c *Client) timeoutDetail(sending bool, limit time.Duration) string {
+	if c.ctx != nil && c.ctx.Err() == nil {
+		// The connection's deadline is the context's when that is sooner,
+		// and can fire a moment before the context's own timer marks it
+		// done: a deadline already passed is the context's.
+		if dl, ok := c.ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return "stopped: " + context.DeadlineExceeded.Error()
+		}
+	}
 	if c.ctx != nil && c.ctx.Err() != nil {
 		return "stopped: " + context.Cause(c.ctx).Error()
 	}
