@@ -91,6 +91,9 @@ type Directory struct {
 	aliases map[string]*Alias // by lower-cased address
 	stamp   fileStamp         // of the file as last read
 	racy    bool              // the file was read within its mtime's granularity window
+	// badStamp is a broken version of the file, reported once by Reload
+	// and not read again until it changes.
+	badStamp fileStamp
 
 	nextCheck atomic.Int64 // unix nanos before which Reload does nothing
 	now       func() time.Time
@@ -151,7 +154,8 @@ func (d *Directory) IsLocalDomain(domain string) bool {
 
 // Reload re-reads the file if it changed on disk. It is cheap enough to call
 // for every RCPT: it looks at the file at most once a second. On a broken
-// file it keeps the last good directory and returns the error.
+// file it keeps the last good directory and returns the error, once per
+// version of the file (the caller may log every error it gets).
 func (d *Directory) Reload() error {
 	now := d.now()
 	if now.UnixNano() < d.nextCheck.Load() {
@@ -163,12 +167,18 @@ func (d *Directory) Reload() error {
 		return err
 	}
 	d.mu.RLock()
-	same := st == d.stamp && !d.racy
+	same := st == d.stamp && !d.racy || st == d.badStamp
 	d.mu.RUnlock()
 	if same {
 		return nil
 	}
-	return d.load()
+	err = d.load()
+	if err != nil {
+		d.mu.Lock()
+		d.badStamp = st
+		d.mu.Unlock()
+	}
+	return err
 }
 
 func (d *Directory) statFile() (fileStamp, error) {

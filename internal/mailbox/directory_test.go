@@ -346,6 +346,10 @@ func TestReloadHandEdited(t *testing.T) {
 	if !has("carol@example.test") || has("dave@example.test") {
 		t.Error("a broken file must leave the last good directory in place")
 	}
+	clock = clock.Add(1100 * time.Millisecond)
+	if err := d.Reload(); err != nil {
+		t.Errorf("the same broken file reported twice: %v", err)
+	}
 
 	os.Remove(d.Path())
 	clock = clock.Add(1100 * time.Millisecond)

@@ -12,7 +12,13 @@ import (
 )
 
 // syncMode is how a batch of tmp files is made durable. All three are kept
-// so the benchmark can compare them; see BenchmarkDeliverBatch.
+// so BenchmarkDeliverBatch can compare them. Measured on ext4 (1 KiB
+// messages, shared VM disk, medians of interleaved runs): batch=64 about
+// 2,300/s parallel fsync, 3,100/s syncfs, 790/s one fsync after another;
+// batch=1 within noise of each other. syncfs gains ~1.4x on big batches but
+// is not the default: its cost is everyone's dirty data (in the runs made
+// while other jobs wrote to the disk it fell to 50-300/s for batch=1), and a
+// writeback error anywhere on the file system fails our batch.
 type syncMode int
 
 const (
