@@ -16,7 +16,6 @@ package longline
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 )
 
@@ -130,7 +129,7 @@ type node struct {
 
 func (n node) describe() string {
 	if n.top {
-		return "the message body"
+		return "message body"
 	}
 	return "part " + n.leaf
 }
@@ -166,8 +165,6 @@ func splitEntity(e []byte) (hdr, body []byte, hasBody bool) {
 	return e, nil, false
 }
 
-var errDepth = errors.New("too deeply nested")
-
 // entity fixes one MIME entity (header block, empty line, body). It
 // returns e itself when nothing changed.
 func (f *fixer) entity(e []byte, n node, defaultType string, bounds [][]byte, depth int) ([]byte, bool) {
@@ -175,7 +172,7 @@ func (f *fixer) entity(e []byte, n node, defaultType string, bounds [][]byte, de
 		return e, false
 	}
 	if depth > maxDepth {
-		f.note("left %s as it is: MIME nesting deeper than %d (%v)", n.describe(), maxDepth, errDepth)
+		f.note("left %s as it is: MIME nesting deeper than %d", n.describe(), maxDepth)
 		return e, false
 	}
 	hdr, body, hasBody := splitEntity(e)

@@ -115,7 +115,7 @@ func TestFix(t *testing.T) {
 		{
 			name:      "single part text re-encoded as quoted-printable",
 			in:        msg("Subject: t\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nshort\n" + words(3000) + "  \n-- \nsig\n"),
-			reencoded: 1, notes: []string{"re-encoded text/plain the message body as quoted-printable"},
+			reencoded: 1, notes: []string{"re-encoded text/plain message body as quoted-printable"},
 			unchanged: []string{"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"},
 			why:       "a text body is re-encoded as quoted-printable and its CTE field replaced",
 		},
@@ -188,7 +188,7 @@ func TestFix(t *testing.T) {
 			name: "unknown transfer encoding left",
 			in: msg("MIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: x-uuencode\n\n" +
 				solid(1200) + "\n"),
-			notes: []string{"left application/octet-stream the message body as it is: unknown Content-Transfer-Encoding \"x-uuencode\""},
+			notes: []string{"left application/octet-stream message body as it is: unknown Content-Transfer-Encoding \"x-uuencode\""},
 			why:   "RFC 2045 §6.4: an unknown encoding cannot be re-encoded without changing the content",
 		},
 		{
