@@ -31,6 +31,10 @@ type StoreOptions struct {
 	DefaultQuota int64               // bytes, for users whose Quota is 0; 0 = unlimited
 	Logger       *slog.Logger        // nil = slog.Default()
 	OnSync       func(time.Duration) // time one Deliver spent making its batch durable (file and directory syncs)
+	// SyncFS makes a batch durable with one syncfs(2) instead of one
+	// fsync per file: much cheaper when the file system is mostly ours,
+	// slower when other programs keep it busy (see syncMode).
+	SyncFS bool
 }
 
 // Store delivers into Maildir folders under root:
@@ -54,6 +58,9 @@ type Store struct {
 // <data_dir>/mail); hostname goes into the file names.
 func NewStore(root, hostname string, opt StoreOptions) *Store {
 	s := &Store{root: root, opt: opt, log: opt.Logger, sync: syncParallel, now: time.Now, boxes: map[string]*box{}}
+	if opt.SyncFS {
+		s.sync = syncFS
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
