@@ -34,13 +34,13 @@ func ReceivedSPF(res Result, ip netip.Addr, helo, sender, receiver string) strin
 		"receiver="+value(receiver)+";",
 		"identity="+identity+";",
 	)
-	return Fold(words)
+	return fold(words)
 }
 
-// Fold joins header words with single spaces into lines of at most 78
+// fold joins header words with single spaces into lines of at most 78
 // octets where the words allow it, continuing lines with a tab, and ends
 // the field with CRLF. A word longer than a line stays whole.
-func Fold(words []string) string {
+func fold(words []string) string {
 	var b strings.Builder
 	col := 0
 	for i, w := range words {
