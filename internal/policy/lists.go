@@ -92,7 +92,8 @@ type Verdict struct {
 	Pattern string // the deciding rule's pattern, for logs
 }
 
-// Lists is the rule set of one list file. It is safe for concurrent use.
+// Lists is the rule set of one list file. It is safe for concurrent use;
+// a nil *Lists answers None to everything.
 type Lists struct {
 	path string
 	now  func() time.Time // tests move the clock
@@ -195,6 +196,9 @@ func stat(path string) (fileStamp, error) {
 // current is the rule set to answer with, re-read first when the file
 // changed and a second has passed since the last look.
 func (l *Lists) current() *ruleset {
+	if l == nil {
+		return &ruleset{} // no list file configured
+	}
 	now := l.now().UnixNano()
 	next := l.nextCheck.Load()
 	if now >= next && l.nextCheck.CompareAndSwap(next, now+int64(checkEvery)) {
@@ -410,4 +414,4 @@ func normAddr(a string) (string, bool) {
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?") }
 
 // Len is the number of rules in force.
-func (l *Lists) Len() int { return l.rules.Load().n }
+func (l *Lists) Len() int { return l.current().n }

@@ -119,6 +119,13 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+func TestNilLists(t *testing.T) {
+	var l *Lists
+	if l.Client(netip.MustParseAddr("192.0.2.1")).Action != None || l.Sender("a@b.c").Action != None || l.Len() != 0 {
+		t.Fatal("a nil *Lists must answer None")
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, text, want string }{
 		{"unknown action", "block client 192.0.2.1", "lists.txt:1: unknown action"},
