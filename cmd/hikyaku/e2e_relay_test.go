@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func startSink(t *testing.T, ip string, port int) func() string {
 	t.Helper()
 	sink := need(t, "smtp-sink")
 	var out strings.Builder
-	cmd := exec.Command(sink, "-u", "postfix", "-c", fmt.Sprintf("%s:%d", ip, port), "100")
+	cmd := exec.Command(sink, "-u", "postfix", "-c", net.JoinHostPort(ip, strconv.Itoa(port)), "100")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func startSink(t *testing.T, ip string, port int) func() string {
 	t.Cleanup(func() { stop() })
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if c, err := net.Dial("tcp", fmt.Sprintf("%s:%d", ip, port)); err == nil {
+		if c, err := net.Dial("tcp", net.JoinHostPort(ip, strconv.Itoa(port))); err == nil {
 			c.Close()
 			return stop
 		}

@@ -56,6 +56,14 @@ func newEngine(cfg *config.Config, logger *slog.Logger, onAttempt func(delivery.
 		helo = cfg.Hostname
 	}
 	copt := smtpclient.Options{HeloName: helo, Timeouts: t, Logger: logger}
+	signer, err := loadDKIM(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var sign func([]byte) ([]byte, error)
+	if signer != nil {
+		sign = signer.Sign
+	}
 	if d.StartTLS == "opportunistic" {
 		// Opportunistic TLS (RFC 7435): encrypt when offered, without
 		// insisting on a certificate a bulk of MX hosts do not have.
@@ -63,7 +71,7 @@ func newEngine(cfg *config.Config, logger *slog.Logger, onAttempt func(delivery.
 	}
 	return delivery.New(res, delivery.Options{
 		Port: d.SMTPPort, Client: copt, RequireTLS: d.RequireTLS, PerHost: d.PerHost,
-		MessagesPerConn: d.MessagesPerConn, IdleTimeout: d.IdleTimeout.D(), RatePerDomain: d.RatePerDomain,
+		MessagesPerConn: d.MessagesPerConn, IdleTimeout: d.IdleTimeout.D(), RatePerDomain: d.RatePerDomain, Sign: sign,
 		Logger: logger, OnAttempt: onAttempt,
 	}), nil
 }

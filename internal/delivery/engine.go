@@ -37,7 +37,10 @@ type Options struct {
 	MessagesPerConn int
 	IdleTimeout     time.Duration
 	RatePerDomain   int // messages per second to one domain; 0: no limit
-	Logger          *slog.Logger
+	// Sign, when set, signs each message once before it is sent (DKIM,
+	// after any re-encoding so the signature covers what goes out).
+	Sign   func(msg []byte) ([]byte, error)
+	Logger *slog.Logger
 	// OnAttempt is called once per recipient and attempt, for the mail log
 	// and metrics.
 	OnAttempt func(a Attempt)
@@ -136,6 +139,13 @@ func (e *Engine) Deliver(ctx context.Context, m Message) []outcome.Result {
 			for _, n := range fixed.Notes {
 				e.opt.Logger.Info("message re-encoded for lines over 998 octets", "id", m.ID, "note", n)
 			}
+		}
+	}
+	if e.opt.Sign != nil && len(domains) > 0 {
+		if signed, err := e.opt.Sign(data); err != nil {
+			e.opt.Logger.Error("DKIM signing failed; sending unsigned", "id", m.ID, "err", err)
+		} else {
+			data = signed
 		}
 	}
 	var wg sync.WaitGroup

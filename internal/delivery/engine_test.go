@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/dkim"
 	"github.com/hikyaku/hikyaku/internal/dnsfake"
 	"github.com/hikyaku/hikyaku/internal/outcome"
 	"github.com/hikyaku/hikyaku/internal/peertest"
@@ -267,5 +268,39 @@ func TestRatePerDomain(t *testing.T) {
 	}
 	if d := time.Since(start); d < 190*time.Millisecond {
 		t.Errorf("5 messages at 20/s took %v, want at least 200ms", d)
+	}
+}
+
+// Outbound mail is DKIM-signed after re-encoding, and the signature
+// verifies against the published key.
+func TestDKIMSigned(t *testing.T) {
+	w := newWorld(t, nil)
+	key, _, err := dkim.GenerateKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := &dkim.Signer{Keys: map[string][]dkim.Key{"self.test": {{Domain: "self.test", Selector: "sel", Signer: key}}}}
+	e := w.engine(func(o *Options) { o.Sign = signer.Sign })
+	m := msg("a@good.test")
+	m.Data = []byte("From: Sender <sender@self.test>\r\nTo: a@good.test\r\nSubject: signed\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("y", 1500) + "\r\n")
+	if r := e.Deliver(context.Background(), m)[0]; r.Code != 250 {
+		t.Fatal(r)
+	}
+	got := w.peers["127.0.0.2"].Messages()[0].Data
+	if !strings.HasPrefix(string(got), "DKIM-Signature:") {
+		t.Fatalf("not signed:\n%.200s", got)
+	}
+	rec := dkim.DNSRecord("sel", "self.test", key.Public())
+	if err := w.dns.SetZone(testZone + rec + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolve.New(resolve.Options{Servers: []string{w.dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &dkim.Verifier{Resolver: res}
+	results := v.Verify(context.Background(), got)
+	if len(results) != 1 || results[0].Result != dkim.Pass {
+		t.Fatalf("verification: %+v", results)
 	}
 }
