@@ -177,3 +177,53 @@ pfref_queue_empty() {
 		[[ -z $(find "$dir/queue/$q" -type f -print -quit 2>/dev/null) ]] || return 1
 	done
 }
+
+# Relay mode, for bench/delivery.sh: the same instance, turned into a relay
+# that sends every non-local domain to one next hop with its smtp client.
+#
+#   pfref_relay DIR NEXTHOP    NEXTHOP as "[ip]:port" (no DNS, no MX lookup);
+#                              mail is held (defer_transports = smtp) until
+#   pfref_defer DIR on|off     off: deliver again (then `postqueue -f`)
+#   pfref_reload DIR           postfix reload, waiting until the master has
+#   pfref_queue_count DIR Q    files in one queue (deferred, active, ...)
+#
+# Destination concurrency stays at Postfix's default (20 per next hop,
+# starting at 5), as does connection caching (on demand, 2 s idle).
+
+pfref_reload() {
+	local dir=$1 log before i
+	log=$(pfref_log "$dir")
+	before=$(grep -c 'postfix/master.*: reload ' "$log" || true)
+	postfix -c "$dir/conf" reload >>"$dir/log/start.out" 2>&1 || {
+		echo "pfref_reload: postfix reload failed" >&2
+		return 1
+	}
+	for ((i = 0; i < 100; i++)); do
+		(($(grep -c 'postfix/master.*: reload ' "$log" || true) > before)) && return 0
+		sleep 0.1
+	done
+	echo "pfref_reload: no reload line in $log after 10s" >&2
+	return 1
+}
+
+pfref_relay() {
+	local dir=$1 nexthop=$2
+	postconf -c "$dir/conf" -e \
+		"default_transport = smtp" \
+		"relay_transport = smtp" \
+		"relayhost = $nexthop" \
+		"smtp_tls_security_level = none" \
+		"defer_transports = smtp" || return 1
+	pfref_reload "$dir"
+}
+
+pfref_defer() {
+	local dir=$1 on=$2 v=
+	[[ $on == on ]] && v=smtp
+	postconf -c "$dir/conf" -e "defer_transports = $v" || return 1
+	pfref_reload "$dir"
+}
+
+pfref_queue_count() {
+	find "$1/queue/$2" -type f 2>/dev/null | wc -l
+}
