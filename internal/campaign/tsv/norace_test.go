@@ -1,0 +1,5 @@
+//go:build !race
+
+package tsv
+
+const raceEnabled = false
