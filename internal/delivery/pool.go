@@ -25,14 +25,23 @@ type pool struct {
 type hostConns struct {
 	sem  chan struct{} // one token per open connection
 	idle []*pooled
+	// wake is closed (and replaced) whenever a connection goes idle or a
+	// slot frees, so a worker waiting for this host looks again.
+	wake chan struct{}
 }
 
 type pooled struct {
 	*smtpclient.Client
-	key   netip.AddrPort
-	uses  int
-	timer *time.Timer
+	key      netip.AddrPort
+	uses     int
+	timer    *time.Timer
+	idleFrom time.Time
 }
+
+// probeAfter is how long a connection may sit idle before it is checked
+// with RSET on reuse: a peer rarely drops a connection it served a moment
+// ago, and the round trip costs as much as the transaction's own.
+const probeAfter = 2 * time.Second
 
 func newPool(perHost, maxUses int, idle time.Duration) *pool {
 	return &pool{perHost: perHost, maxUses: maxUses, idleTimeout: idle, hosts: map[netip.AddrPort]*hostConns{}}
@@ -43,14 +52,14 @@ func (p *pool) host(key netip.AddrPort) *hostConns {
 	defer p.mu.Unlock()
 	h := p.hosts[key]
 	if h == nil {
-		h = &hostConns{sem: make(chan struct{}, p.perHost)}
+		h = &hostConns{sem: make(chan struct{}, p.perHost), wake: make(chan struct{})}
 		p.hosts[key] = h
 	}
 	return h
 }
 
-// get returns an idle connection to addr (reset for a new transaction)
-// or dials a new one once a slot is free.
+// get returns an idle connection to addr or dials a new one once a slot
+// is free, whichever comes first.
 func (p *pool) get(ctx context.Context, name string, addr netip.AddrPort, opt smtpclient.Options) (*pooled, error) {
 	h := p.host(addr)
 	for {
@@ -59,33 +68,42 @@ func (p *pool) get(ctx context.Context, name string, addr netip.AddrPort, opt sm
 		if n := len(h.idle); n > 0 {
 			c, h.idle = h.idle[n-1], h.idle[:n-1]
 		}
+		wake := h.wake
 		p.mu.Unlock()
-		if c == nil {
-			break
+		if c != nil {
+			if c.timer != nil {
+				c.timer.Stop()
+			}
+			if time.Since(c.idleFrom) > probeAfter {
+				if err := c.Reset(ctx); err != nil {
+					p.discard(c)
+					continue
+				}
+			}
+			return c, nil
 		}
-		if c.timer != nil {
-			c.timer.Stop()
+		select {
+		case h.sem <- struct{}{}:
+			cl, err := smtpclient.Dial(ctx, name, addr, opt)
+			p.dials.Add(1)
+			if err != nil {
+				p.release(&pooled{key: addr})
+				return nil, err
+			}
+			return &pooled{Client: cl, key: addr}, nil
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		// RSET before reusing (the previous transaction is over, but a
-		// peer may hold state); a connection that fails it is dropped.
-		if err := c.Reset(ctx); err != nil {
-			p.discard(c)
-			continue
-		}
-		return c, nil
 	}
-	select {
-	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	cl, err := smtpclient.Dial(ctx, name, addr, opt)
-	p.dials.Add(1)
-	if err != nil {
-		<-h.sem
-		return nil, err
-	}
-	return &pooled{Client: cl, key: addr}, nil
+}
+
+// signal wakes the workers waiting for h.
+func (p *pool) signal(h *hostConns) {
+	p.mu.Lock()
+	close(h.wake)
+	h.wake = make(chan struct{})
+	p.mu.Unlock()
 }
 
 // put returns a connection after a transaction; it is closed when used up
@@ -99,9 +117,11 @@ func (p *pool) put(c *pooled) {
 	}
 	h := p.host(c.key)
 	p.mu.Lock()
+	c.idleFrom = time.Now()
 	h.idle = append(h.idle, c)
 	c.timer = time.AfterFunc(p.idleTimeout, func() { p.expire(c) })
 	p.mu.Unlock()
+	p.signal(h)
 }
 
 // expire closes c if it is still idle.
@@ -129,7 +149,11 @@ func (p *pool) discard(c *pooled) {
 	p.release(c)
 }
 
-func (p *pool) release(c *pooled) { <-p.host(c.key).sem }
+func (p *pool) release(c *pooled) {
+	h := p.host(c.key)
+	<-h.sem
+	p.signal(h)
+}
 
 func (p *pool) closeAll() {
 	p.mu.Lock()

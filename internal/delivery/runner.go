@@ -295,7 +295,7 @@ func (r *Runner) attempt(id string) {
 		rc.LastAttempt = now
 		rc.NextAttempt = now.Add(r.backoff(rc.Attempts))
 	}
-	if err := r.store.Update(it); err != nil {
+	if err := r.store.Note(it); err != nil {
 		r.opt.Logger.Error("recording attempt", "id", id, "err", err)
 		r.schedule(id, now.Add(r.opt.RetryMin))
 		return
@@ -341,13 +341,18 @@ func (r *Runner) attempt(id string) {
 			}
 		}
 	}
-	if err := r.store.Update(it); err != nil {
-		r.opt.Logger.Error("recording results", "id", id, "err", err)
-	}
 	if at, ok := nextAttempt(it); ok {
+		if err := r.store.Update(it); err != nil {
+			r.opt.Logger.Error("recording results", "id", id, "err", err)
+		}
 		r.schedule(id, at)
 		r.poke()
 		return
+	}
+	// Every recipient is final: the results are in the mail log and the
+	// DSNs are spooled, so the item goes without a last rewrite.
+	for _, rc := range it.Recipients {
+		r.opt.Logger.Debug("recipient final", "id", id, "rcpt", rc.Address, "status", rc.Status, "code", rc.LastCode)
 	}
 	r.opt.Logger.Info("relay queue item done", "id", id)
 	if err := r.store.Delete(id); err != nil {

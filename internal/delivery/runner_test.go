@@ -114,9 +114,14 @@ func TestRunnerExpiry606(t *testing.T) {
 	st, id := queueOne(t, "a@good.test")
 	b := &bounces{}
 	r := NewRunner(st, w.engine(nil), RunnerOptions{Lifetime: 300 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: 100 * time.Millisecond, Concurrency: 1, Scan: 50 * time.Millisecond, Bounce: b.fn})
-	var last queue.Item
+	var (
+		mu   sync.Mutex
+		last queue.Item
+	)
 	r.opt.Bounce = func(ctx context.Context, it queue.Item, rc []queue.Recipient, action string) error {
+		mu.Lock()
 		last = it
+		mu.Unlock()
 		return b.fn(ctx, it, rc, action)
 	}
 	r.Start()
@@ -125,7 +130,9 @@ func TestRunnerExpiry606(t *testing.T) {
 	if got := b.list(); got[0] != "failed a@good.test 606" {
 		t.Fatalf("DSNs %v", got)
 	}
+	mu.Lock()
 	rc := last.Recipients[0]
+	mu.Unlock()
 	if rc.LastEnhanced != "4.7.1" || !strings.Contains(rc.LastText, "451 4.7.1 greylisted") || rc.Attempts < 2 {
 		t.Errorf("expired recipient %+v", rc)
 	}
