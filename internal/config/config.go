@@ -21,6 +21,8 @@ type Config struct {
 	SMTP  SMTP  `toml:"smtp"`
 	Local Local `toml:"local"`
 	Relay Relay `toml:"relay"`
+	TLS   TLS   `toml:"tls"`
+	Auth  Auth  `toml:"auth"`
 	HTTP  HTTP  `toml:"http"`
 
 	Delivery Delivery `toml:"delivery"`
@@ -31,20 +33,22 @@ type Config struct {
 
 // SMTP configures the receiver.
 type SMTP struct {
-	Listen           []string `toml:"listen"`
-	MaxRecipients    int      `toml:"max_recipients"`
-	MaxMessageSize   Size     `toml:"max_message_size"`
-	MaxReceived      int      `toml:"max_received"`
-	MaxSessions      int      `toml:"max_sessions"`
-	MaxSessionsPerIP int      `toml:"max_sessions_per_ip"`
-	MaxErrors        int      `toml:"max_errors"`
-	CommandTimeout   Duration `toml:"command_timeout"`
-	DataTimeout      Duration `toml:"data_timeout"`
-	HeloOnce         bool     `toml:"helo_once"`
-	VRFY             string   `toml:"vrfy"`    // "privacy" | "on" | "off"
-	EXPN             bool     `toml:"expn"`    // list expansion
-	BareLF           string   `toml:"bare_lf"` // "reject" | "normalize"
-	MinFreeSpace     Size     `toml:"min_free_space"`
+	Listen            []string `toml:"listen"`
+	SubmissionListen  []string `toml:"submission_listen"`  // 587 style: STARTTLS, then AUTH
+	SubmissionsListen []string `toml:"submissions_listen"` // 465 style: implicit TLS (RFC 8314)
+	MaxRecipients     int      `toml:"max_recipients"`
+	MaxMessageSize    Size     `toml:"max_message_size"`
+	MaxReceived       int      `toml:"max_received"`
+	MaxSessions       int      `toml:"max_sessions"`
+	MaxSessionsPerIP  int      `toml:"max_sessions_per_ip"`
+	MaxErrors         int      `toml:"max_errors"`
+	CommandTimeout    Duration `toml:"command_timeout"`
+	DataTimeout       Duration `toml:"data_timeout"`
+	HeloOnce          bool     `toml:"helo_once"`
+	VRFY              string   `toml:"vrfy"`    // "privacy" | "on" | "off"
+	EXPN              bool     `toml:"expn"`    // list expansion
+	BareLF            string   `toml:"bare_lf"` // "reject" | "normalize"
+	MinFreeSpace      Size     `toml:"min_free_space"`
 }
 
 // Local configures local delivery.
@@ -57,6 +61,25 @@ type Local struct {
 // Relay configures who may relay.
 type Relay struct {
 	Networks []string `toml:"networks"`
+}
+
+// TLS configures the receiver's certificate.
+type TLS struct {
+	Enabled  bool   `toml:"enabled"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Auth configures SMTP AUTH and submission.
+type Auth struct {
+	OnMX            bool     `toml:"on_mx"`
+	AllowPlaintext  bool     `toml:"allow_plaintext"`
+	CRAMMD5         bool     `toml:"cram_md5"`
+	SCRAMIterations int      `toml:"scram_iterations"`
+	SenderMustMatch bool     `toml:"sender_must_match"`
+	MaxFailures     int      `toml:"max_failures"`
+	FailureWindow   Duration `toml:"failure_window"`
+	FailureDelay    Duration `toml:"failure_delay"`
 }
 
 // HTTP configures the metrics listener.
@@ -115,22 +138,33 @@ func Defaults() Config {
 		DataDir:  "./hikyaku-data",
 		LogLevel: "info",
 		SMTP: SMTP{
-			Listen:           []string{"127.0.0.1:2525"},
-			MaxRecipients:    100, // RFC 5321 §4.5.3.1.8: at least 100
-			MaxMessageSize:   25 << 20,
-			MaxReceived:      100, // RFC 5321 §6.3
-			MaxSessions:      1000,
-			MaxSessionsPerIP: 20,
-			MaxErrors:        10,
-			CommandTimeout:   Duration(5 * time.Minute), // RFC 5321 §4.5.3.2.7
-			DataTimeout:      Duration(10 * time.Minute),
-			VRFY:             "privacy", // RFC 5321 §7.3
-			BareLF:           "reject",
-			MinFreeSpace:     64 << 20,
+			Listen:            []string{"127.0.0.1:2525"},
+			SubmissionListen:  []string{},
+			SubmissionsListen: []string{},
+			MaxRecipients:     100, // RFC 5321 §4.5.3.1.8: at least 100
+			MaxMessageSize:    25 << 20,
+			MaxReceived:       100, // RFC 5321 §6.3
+			MaxSessions:       1000,
+			MaxSessionsPerIP:  20,
+			MaxErrors:         10,
+			CommandTimeout:    Duration(5 * time.Minute), // RFC 5321 §4.5.3.2.7
+			DataTimeout:       Duration(10 * time.Minute),
+			VRFY:              "privacy", // RFC 5321 §7.3
+			BareLF:            "reject",
+			MinFreeSpace:      64 << 20,
 		},
 		Local: Local{Domains: defaultDomains(host)},
 		Relay: Relay{Networks: []string{"127.0.0.0/8", "::1/128"}},
-		HTTP:  HTTP{Listen: "127.0.0.1:8025"},
+		TLS:   TLS{Enabled: true},
+		Auth: Auth{
+			OnMX:            true,
+			SCRAMIterations: 16384, // 4 × RFC 7677 §4's minimum
+			SenderMustMatch: true,
+			MaxFailures:     5,
+			FailureWindow:   Duration(10 * time.Minute),
+			FailureDelay:    Duration(time.Second),
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8025"},
 		Delivery: Delivery{
 			DNSServers:      []string{},
 			LoopAddresses:   []string{},

@@ -236,7 +236,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("example as shipped is not the defaults:\n got %+v\nwant %+v", *c, want)
 	}
 
-	keyLine := regexp.MustCompile(`(?m)^#([a-z_]+ = )`)
+	keyLine := regexp.MustCompile(`(?m)^#([a-z0-9_]+ = )`)
 	enabled := keyLine.ReplaceAll(data, []byte("$1"))
 	if n := len(keyLine.FindAll(data, -1)); n != len(Keys()) {
 		t.Errorf("example has %d key lines, Keys() has %d", n, len(Keys()))

@@ -31,15 +31,24 @@ func (c *Config) validate() *Error {
 	}
 
 	s := &c.SMTP
-	if len(s.Listen) == 0 {
+	if len(s.Listen)+len(s.SubmissionListen)+len(s.SubmissionsListen) == 0 {
 		return bad("smtp.listen", "at least one address is needed")
 	}
-	for i, l := range s.Listen {
-		if err := checkListen(l); err != nil {
-			return bad("smtp.listen", "%v", err)
-		}
-		if slices.Contains(s.Listen[:i], l) {
-			return bad("smtp.listen", "%q is listed twice", l)
+	var seen []string
+	for _, l := range []struct {
+		key   string
+		addrs []string
+	}{
+		{"smtp.listen", s.Listen}, {"smtp.submission_listen", s.SubmissionListen}, {"smtp.submissions_listen", s.SubmissionsListen},
+	} {
+		for _, a := range l.addrs {
+			if err := checkListen(a); err != nil {
+				return bad(l.key, "%v", err)
+			}
+			if slices.Contains(seen, a) {
+				return bad(l.key, "%q is listed twice among the SMTP listeners", a)
+			}
+			seen = append(seen, a)
 		}
 	}
 	for _, n := range []struct {
@@ -95,17 +104,53 @@ func (c *Config) validate() *Error {
 		}
 	}
 
+	if e := c.validateTLSAuth(); e != nil {
+		return e
+	}
 	if h := c.HTTP.Listen; h != "" {
 		if err := checkListen(h); err != nil {
 			return bad("http.listen", "%v", err)
 		}
-		if slices.Contains(s.Listen, h) {
-			e := bad("http.listen", "%q is also in smtp.listen", h)
+		if slices.Contains(seen, h) {
+			e := bad("http.listen", "%q is also an SMTP listener", h)
 			e.also = "smtp.listen"
 			return e
 		}
 	}
 	return c.validateDelivery()
+}
+
+func (c *Config) validateTLSAuth() *Error {
+	t, a := &c.TLS, &c.Auth
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		if t.CertFile == "" {
+			return bad("tls.cert_file", "key_file is set but cert_file is not; set both or neither")
+		}
+		return bad("tls.key_file", "cert_file is set but key_file is not; set both or neither")
+	}
+	if len(c.SMTP.SubmissionsListen) > 0 && !t.Enabled {
+		e := bad("smtp.submissions_listen", "implicit TLS needs tls.enabled = true")
+		e.also = "tls.enabled"
+		return e
+	}
+	if len(c.SMTP.SubmissionListen) > 0 && !t.Enabled && !a.AllowPlaintext {
+		e := bad("smtp.submission_listen", "with tls.enabled = false and auth.allow_plaintext = false nobody could ever authenticate here")
+		e.also = "tls.enabled"
+		return e
+	}
+	if a.SCRAMIterations < 4096 || a.SCRAMIterations > 10_000_000 {
+		return bad("auth.scram_iterations", "must be from 4096 to 10000000, not %d", a.SCRAMIterations)
+	}
+	if a.MaxFailures < 0 {
+		return bad("auth.max_failures", "must not be negative, not %d", a.MaxFailures)
+	}
+	if a.FailureWindow <= 0 {
+		return bad("auth.failure_window", "must be more than 0, not %s", a.FailureWindow)
+	}
+	if a.FailureDelay < 0 {
+		return bad("auth.failure_delay", "must not be negative, not %s", a.FailureDelay)
+	}
+	return nil
 }
 
 func (c *Config) validateDelivery() *Error {
@@ -247,6 +292,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.SMTP.VRFY == "off" {
 		w = append(w, `smtp.vrfy = "off" answers VRFY with 502; RFC 5321 §7.3 asks for 252`)
+	}
+	if c.Auth.AllowPlaintext {
+		w = append(w, "auth.allow_plaintext = true: passwords may cross the network unencrypted")
 	}
 	for _, p := range c.RelayNets() {
 		if p.Bits() == 0 {

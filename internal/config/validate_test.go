@@ -35,6 +35,27 @@ func TestValidate(t *testing.T) {
 		{"bad http", "checked like smtp.listen", func(c *Config) { c.HTTP.Listen = "8025" }, "http.listen"},
 		{"bad local domain", "domains are host names", func(c *Config) { c.Local.Domains = []string{"[127.0.0.1]"} }, "local.domains"},
 		{"negative quota", "no quota is negative", func(c *Config) { c.Local.Quota = -1 }, "local.quota"},
+		{"submission only", "a submission-only server needs no MX listener", func(c *Config) { c.SMTP.Listen = nil; c.SMTP.SubmissionListen = []string{":587"} }, ""},
+		{"same address on two listeners", "the second bind would fail at start",
+			func(c *Config) { c.SMTP.SubmissionsListen = []string{"127.0.0.1:2525"} }, "smtp.submissions_listen"},
+		{"http on a submission address", "two listeners on one socket",
+			func(c *Config) { c.SMTP.SubmissionListen = []string{"127.0.0.1:8025"} }, "http.listen"},
+		{"cert without key", "a certificate is useless without its key", func(c *Config) { c.TLS.CertFile = "c.pem" }, "tls.key_file"},
+		{"key without cert", "and the other way round", func(c *Config) { c.TLS.KeyFile = "k.pem" }, "tls.cert_file"},
+		{"implicit TLS without TLS", "port 465 is nothing but TLS",
+			func(c *Config) { c.TLS.Enabled = false; c.SMTP.SubmissionsListen = []string{":465"} }, "smtp.submissions_listen"},
+		{"submission without TLS", "nobody could authenticate",
+			func(c *Config) { c.TLS.Enabled = false; c.SMTP.SubmissionListen = []string{":587"} }, "smtp.submission_listen"},
+		{"submission in clear, allowed", "allow_plaintext makes it usable (tests on loopback)",
+			func(c *Config) {
+				c.TLS.Enabled = false
+				c.Auth.AllowPlaintext = true
+				c.SMTP.SubmissionListen = []string{":587"}
+			}, ""},
+		{"scram iterations low", "RFC 7677 §4 asks for at least 4096", func(c *Config) { c.Auth.SCRAMIterations = 1000 }, "auth.scram_iterations"},
+		{"max_failures 0", "0 turns the throttle off", func(c *Config) { c.Auth.MaxFailures = 0 }, ""},
+		{"failure window 0", "a window of nothing remembers nothing", func(c *Config) { c.Auth.FailureWindow = 0 }, "auth.failure_window"},
+		{"negative failure delay", "set in code, not parsed", func(c *Config) { c.Auth.FailureDelay = -1 }, "auth.failure_delay"},
 		{"first problem wins", "errors come in Keys() order: hostname before smtp",
 			func(c *Config) { c.SMTP.VRFY = "x"; c.Hostname = "" }, "hostname"},
 	}
