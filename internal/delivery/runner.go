@@ -143,22 +143,35 @@ func (r *Runner) schedule(id string, at time.Time) {
 	r.known[id] = it
 }
 
-// scan reads the queue directory and schedules every item not yet known,
-// at its earliest pending recipient's time (after a restart, or items
-// queued by another process).
+// scan reads the queue directory and schedules every item not yet known
+// (after a restart, or items queued by another process) at its earliest
+// pending recipient's time, and items with a retry request at once. Only
+// unknown items are read, so a rescan of a large queue is cheap.
 func (r *Runner) scan() {
-	items, err := r.store.List()
+	ids, retry, err := r.store.IDs()
 	if err != nil {
 		r.opt.Logger.Error("reading the relay queue", "err", err)
+		return
 	}
-	for _, it := range items {
-		at, ok := nextAttempt(it)
-		if r.store.TakeRetryRequest(it.ID) {
-			at, ok = r.opt.Now(), true
-			r.forceRetry(it.ID)
+	for _, id := range ids {
+		r.mu.Lock()
+		_, known := r.known[id]
+		busy := r.inflight[id]
+		r.mu.Unlock()
+		if retry[id] && r.store.TakeRetryRequest(id) {
+			r.forceRetry(id)
+			r.schedule(id, r.opt.Now())
+			continue
 		}
-		if ok {
-			r.schedule(it.ID, at)
+		if known || busy {
+			continue
+		}
+		it, err := r.store.Get(id)
+		if err != nil {
+			continue // removed meanwhile, or unreadable (List reports it)
+		}
+		if at, ok := nextAttempt(it); ok {
+			r.schedule(id, at)
 		}
 	}
 }
@@ -288,17 +301,23 @@ func (r *Runner) attempt(id string) {
 		return
 	}
 	// Record the attempt before dialling (STYLE 10): a crash now retries
-	// at the next time, not in a loop.
+	// at the next time, not in a loop. A first attempt is not written: a
+	// crash during it costs one more first attempt, and most messages
+	// need only one.
+	retrying := false
 	for _, i := range due {
 		rc := &it.Recipients[i]
+		retrying = retrying || rc.Attempts > 0
 		rc.Attempts++
 		rc.LastAttempt = now
 		rc.NextAttempt = now.Add(r.backoff(rc.Attempts))
 	}
-	if err := r.store.Note(it); err != nil {
-		r.opt.Logger.Error("recording attempt", "id", id, "err", err)
-		r.schedule(id, now.Add(r.opt.RetryMin))
-		return
+	if retrying {
+		if err := r.store.Note(it); err != nil {
+			r.opt.Logger.Error("recording attempt", "id", id, "err", err)
+			r.schedule(id, now.Add(r.opt.RetryMin))
+			return
+		}
 	}
 	data, err := os.ReadFile(r.store.DataPath(id))
 	if err != nil {

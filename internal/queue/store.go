@@ -155,6 +155,28 @@ func (s *Store) List() ([]Item, error) {
 	return items, errors.Join(errs...)
 }
 
+// IDs lists the ids in the queue and those with a retry request, from
+// the directory alone (no file is read), for the runner's rescans.
+func (s *Store) IDs() (ids []string, retry map[string]bool, err error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	retry = map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if id, ok := strings.CutSuffix(name, ".json"); ok {
+			ids = append(ids, id)
+		} else if id, ok := strings.CutSuffix(name, ".retry"); ok {
+			retry[id] = true
+		}
+	}
+	return ids, retry, nil
+}
+
 // Get reads one item.
 func (s *Store) Get(id string) (Item, error) {
 	if !validID(id) {
