@@ -25,8 +25,14 @@ type User struct {
 	Address      string // "alice@example.test", stored lower-cased
 	Name         string // full name for VRFY ("Alice Example")
 	PasswordHash string // "" = mailbox only, cannot AUTH. argon2id PHC string (or bcrypt "$2" when loaded)
-	Quota        int64  // bytes; 0 = the configured default; negative = unlimited
-	MovedTo      string // non-empty: the user moved; RCPT gets 551 5.1.6 "please try <MovedTo>"
+	// SCRAMSHA256 and CRAMMD5 are the secrets those mechanisms check,
+	// derived from the password when it is set (auth.SCRAMKeys and
+	// auth.CRAMKeys in their String form); "" = the mechanism cannot be
+	// used by this user.
+	SCRAMSHA256 string
+	CRAMMD5     string
+	Quota       int64  // bytes; 0 = the configured default; negative = unlimited
+	MovedTo     string // non-empty: the user moved; RCPT gets 551 5.1.6 "please try <MovedTo>"
 }
 
 // Alias maps one local address to others; with List set it is a mailing
@@ -47,6 +53,8 @@ type fileUser struct {
 	Address      string `toml:"address"`
 	Name         string `toml:"name,omitempty"`
 	PasswordHash string `toml:"password_hash,omitempty"`
+	SCRAMSHA256  string `toml:"scram_sha256,omitempty"`
+	CRAMMD5      string `toml:"cram_md5,omitempty"`
 	Quota        int64  `toml:"quota,omitempty"`
 	MovedTo      string `toml:"moved_to,omitempty"`
 }
@@ -65,6 +73,8 @@ const fileHeader = `# hikyaku local users and aliases. Edit by hand or with
 # address       = "alice@example.test"   # a local domain
 # name          = "Alice Example"        # shown by VRFY
 # password_hash = "$argon2id$..."        # set with "hikyaku user passwd"; absent = cannot AUTH
+# scram_sha256  = "SCRAM-SHA-256$..."    # set with the password (RFC 5803 form)
+# cram_md5      = "CRAM-MD5$..."         # only with [auth] cram_md5 = true
 # quota         = 104857600              # bytes; 0 or absent = default, -1 = unlimited
 # moved_to      = "alice@new.example"    # RCPT answers 551 "please try"
 #
@@ -94,6 +104,8 @@ type Directory struct {
 	// badStamp is a broken version of the file, reported once by Reload
 	// and not read again until it changes.
 	badStamp fileStamp
+
+	credOpts atomic.Pointer[CredentialOptions]
 
 	nextCheck atomic.Int64 // unix nanos before which Reload does nothing
 	now       func() time.Time
@@ -234,11 +246,12 @@ func (d *Directory) read() (map[string]*User, map[string]*Alias, fileStamp, erro
 	log := d.log.Load()
 	for i, fu := range ff.User {
 		u := User{Address: normAddress(strings.TrimSpace(fu.Address)), Name: fu.Name,
-			PasswordHash: fu.PasswordHash, Quota: fu.Quota, MovedTo: strings.TrimSpace(fu.MovedTo)}
+			PasswordHash: fu.PasswordHash, SCRAMSHA256: fu.SCRAMSHA256, CRAMMD5: fu.CRAMMD5,
+			Quota: fu.Quota, MovedTo: strings.TrimSpace(fu.MovedTo)}
 		if err := d.checkUser(u); err != nil {
 			return nil, nil, fileStamp{}, fmt.Errorf("%s: user #%d: %v", d.path, i+1, err)
 		}
-		if err := checkHashFormat(u.PasswordHash); err != nil {
+		if err := checkCredentials(u); err != nil {
 			return nil, nil, fileStamp{}, fmt.Errorf("%s: user %s: %v", d.path, u.Address, err)
 		}
 		if users[u.Address] != nil {
@@ -375,14 +388,11 @@ func (d *Directory) AddUser(u User, password string) error {
 		return fmt.Errorf("cannot add user %s: %s is not a local domain (local: %s)",
 			u.Address, dom, strings.Join(d.domains, ", "))
 	}
-	u.PasswordHash = ""
-	if password != "" {
-		h, err := hashPassword(password)
-		if err != nil {
-			return err
-		}
-		u.PasswordHash = h
+	c, err := d.credentials(password)
+	if err != nil {
+		return err
 	}
+	u.PasswordHash, u.SCRAMSHA256, u.CRAMMD5 = c.PasswordHash, c.SCRAMSHA256, c.CRAMMD5
 	return d.update(func(users map[string]*User, aliases map[string]*Alias) error {
 		if users[u.Address] != nil {
 			return fmt.Errorf("cannot add user %s: the user already exists", u.Address)
@@ -398,12 +408,9 @@ func (d *Directory) AddUser(u User, password string) error {
 // SetPassword sets or, with "", removes a user's password.
 func (d *Directory) SetPassword(address, password string) error {
 	addr := normAddress(strings.TrimSpace(address))
-	h := ""
-	if password != "" {
-		var err error
-		if h, err = hashPassword(password); err != nil {
-			return err
-		}
+	cr, err := d.credentials(password)
+	if err != nil {
+		return err
 	}
 	return d.update(func(users map[string]*User, _ map[string]*Alias) error {
 		u := users[addr]
@@ -411,7 +418,7 @@ func (d *Directory) SetPassword(address, password string) error {
 			return fmt.Errorf("cannot set the password of %s: no such user", addr)
 		}
 		c := *u
-		c.PasswordHash = h
+		c.PasswordHash, c.SCRAMSHA256, c.CRAMMD5 = cr.PasswordHash, cr.SCRAMSHA256, cr.CRAMMD5
 		users[addr] = &c
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hikyaku/hikyaku/internal/auth"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -132,3 +133,111 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
+
+// SetHashCost sets the argon2id memory (KiB, at least 8) and passes of
+// passwords hashed from now on in this process. Tests and benchmarks
+// lower it before they start; the server never calls it.
+func SetHashCost(memoryKiB, passes uint32) {
+	argonParams.memory, argonParams.time, argonParams.threads = max(memoryKiB, 8), max(passes, 1), 1
+}
+
+// CredentialOptions say which secrets are derived from a password when it
+// is set ([auth] in the configuration).
+type CredentialOptions struct {
+	CRAMMD5         bool // also keep CRAM-MD5's HMAC-MD5 states (auth.cram_md5)
+	SCRAMIterations int  // PBKDF2 count of the SCRAM-SHA-256 keys; 0 = auth.SCRAMIterations
+}
+
+// SetCredentialOptions applies to passwords set from now on.
+func (d *Directory) SetCredentialOptions(o CredentialOptions) { d.credOpts.Store(&o) }
+
+// credentials are the stored forms of one password, one per mechanism
+// family: never the password itself.
+type credentials struct{ PasswordHash, SCRAMSHA256, CRAMMD5 string }
+
+func (d *Directory) credentials(password string) (credentials, error) {
+	var c credentials
+	if password == "" {
+		return c, nil
+	}
+	var o CredentialOptions
+	if p := d.credOpts.Load(); p != nil {
+		o = *p
+	}
+	h, err := hashPassword(password)
+	if err != nil {
+		return c, err
+	}
+	c.PasswordHash = h
+	iters := o.SCRAMIterations
+	if iters == 0 {
+		iters = auth.SCRAMIterations
+	}
+	k, err := auth.DeriveSCRAMSHA256(password, iters)
+	if err != nil {
+		// PLAIN and LOGIN still work; only SCRAM is lost.
+		d.log.Load().Warn("password stored without SCRAM-SHA-256 keys", "err", err)
+	} else {
+		c.SCRAMSHA256 = k.String()
+	}
+	if o.CRAMMD5 {
+		c.CRAMMD5 = auth.DeriveCRAMMD5(password).String()
+	}
+	return c, nil
+}
+
+// checkCredentials catches hand-edited or damaged secrets at load time.
+func checkCredentials(u User) error {
+	if err := checkHashFormat(u.PasswordHash); err != nil {
+		return err
+	}
+	if u.SCRAMSHA256 != "" {
+		if _, err := auth.ParseSCRAMKeys(u.SCRAMSHA256); err != nil {
+			return fmt.Errorf("scram_sha256: %v", err)
+		}
+	}
+	if u.CRAMMD5 != "" {
+		if _, err := auth.ParseCRAMKeys(u.CRAMMD5); err != nil {
+			return fmt.Errorf("cram_md5: %v", err)
+		}
+	}
+	return nil
+}
+
+// SCRAMSHA256Keys returns the user's SCRAM-SHA-256 keys (auth.Store).
+func (d *Directory) SCRAMSHA256Keys(address string) (auth.SCRAMKeys, bool, error) {
+	s := d.secret(address, func(u *User) string { return u.SCRAMSHA256 })
+	if s == "" {
+		return auth.SCRAMKeys{}, false, nil
+	}
+	k, err := auth.ParseSCRAMKeys(s)
+	if err != nil {
+		return k, false, fmt.Errorf("the stored SCRAM keys of %s are unusable: %w", address, err)
+	}
+	return k, true, nil
+}
+
+// CRAMMD5Keys returns the user's CRAM-MD5 states (auth.Store).
+func (d *Directory) CRAMMD5Keys(address string) (auth.CRAMKeys, bool, error) {
+	s := d.secret(address, func(u *User) string { return u.CRAMMD5 })
+	if s == "" {
+		return auth.CRAMKeys{}, false, nil
+	}
+	k, err := auth.ParseCRAMKeys(s)
+	if err != nil {
+		return k, false, fmt.Errorf("the stored CRAM-MD5 keys of %s are unusable: %w", address, err)
+	}
+	return k, true, nil
+}
+
+// secret reads one field of a user that can log in at all: a user
+// without a password hash has no other secret either.
+func (d *Directory) secret(address string, field func(*User) string) string {
+	addr := normAddress(strings.TrimSpace(address))
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if u := d.users[addr]; u != nil && u.PasswordHash != "" {
+		return field(u)
+	}
+	return ""
+}
