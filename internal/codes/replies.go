@@ -93,6 +93,9 @@ var (
 	ClientDenied      = Reply{"client_denied", 550, "5.7.1", "client %s refused by policy", "ポリシーによりクライアントを拒否しました"}
 	ContentTempFail   = Reply{"content_temp_fail", 451, "4.7.1", "message content could not be checked now, try again later", "メッセージの検査が一時的にできません"}
 	EhloKeywordsFirst = Reply{"ehlo_ok", 250, "", "%s Hello %s [%s]", "%s こんにちは %s [%s]"}
+	StartTLSInTx      = Reply{"starttls_in_tx", 503, "5.5.1", "STARTTLS not allowed during a mail transaction", "メールトランザクション中は STARTTLS を使えません"}
+	AuthThrottled     = Reply{"auth_throttled", 454, "4.7.0", "too many failed authentications, try again later", "認証の失敗が多すぎます。後で再試行してください"}
+	AuthNoInitial     = Reply{"auth_no_initial", 501, "5.5.4", "%s takes no initial response", "この認証方式は初期応答を取りません"}
 )
 
 var allReplies = []Reply{
@@ -110,5 +113,6 @@ var allReplies = []Reply{
 	StartTLSActive, StartTLSTemp, TLSRequired, AuthNotNow, AuthChallenge, AuthOK,
 	AuthFailed, AuthUnknownMech, AuthCancelled, AuthNeedsTLS, AuthBadBase64, AuthTooWeak,
 	AuthTempFail, AuthLineTooLong, AuthRequired, SenderNotOwned, SPFFail, SPFTempError,
-	SPFPermError, ClientDenied, ContentTempFail, EhloKeywordsFirst,
+	SPFPermError, ClientDenied, ContentTempFail, EhloKeywordsFirst, StartTLSInTx,
+	AuthThrottled, AuthNoInitial,
 }

@@ -17,27 +17,20 @@ var commands map[string]handler
 func init() {
 	// Assigned in init because handlers refer to the table (HELP).
 	commands = map[string]handler{
-		"HELO": (*session).cmdHELO,
-		"EHLO": (*session).cmdEHLO,
-		"MAIL": (*session).cmdMAIL,
-		"RCPT": (*session).cmdRCPT,
-		"DATA": (*session).cmdDATA,
-		"BDAT": (*session).cmdBDAT,
-		"RSET": (*session).cmdRSET,
-		"NOOP": (*session).cmdNOOP,
-		"QUIT": (*session).cmdQUIT,
-		"VRFY": (*session).cmdVRFY,
-		"EXPN": (*session).cmdEXPN,
-		"HELP": (*session).cmdHELP,
-		"STARTTLS": func(c *session, arg string) protocol.Reply {
-			return reply(codes.StartTLSNotHere)
-		},
-		"AUTH": func(c *session, arg string) protocol.Reply {
-			if !c.greeted {
-				return reply(codes.AuthNotNow, "send EHLO first")
-			}
-			return reply(codes.AuthNotNow, "authentication not enabled")
-		},
+		"HELO":     (*session).cmdHELO,
+		"EHLO":     (*session).cmdEHLO,
+		"MAIL":     (*session).cmdMAIL,
+		"RCPT":     (*session).cmdRCPT,
+		"DATA":     (*session).cmdDATA,
+		"BDAT":     (*session).cmdBDAT,
+		"RSET":     (*session).cmdRSET,
+		"NOOP":     (*session).cmdNOOP,
+		"QUIT":     (*session).cmdQUIT,
+		"VRFY":     (*session).cmdVRFY,
+		"EXPN":     (*session).cmdEXPN,
+		"HELP":     (*session).cmdHELP,
+		"STARTTLS": (*session).cmdSTARTTLS,
+		"AUTH":     (*session).cmdAUTH,
 	}
 }
 
@@ -61,6 +54,7 @@ func (c *session) hello(verb, arg string, extended bool) protocol.Reply {
 	c.greeted = true
 	c.helo = domain
 	c.esmtp = extended
+	c.authAdv = extended && c.authOffered()
 	if !extended {
 		return reply(codes.HeloOK, c.srv.cfg.Hostname, domain, c.ip.String())
 	}
@@ -71,7 +65,7 @@ func (c *session) hello(verb, arg string, extended bool) protocol.Reply {
 
 // extensions lists the EHLO keywords, one per line.
 func (c *session) extensions() []string {
-	return []string{
+	ext := []string{
 		"PIPELINING",
 		"SIZE " + strconv.FormatInt(int64(c.srv.cfg.SMTP.MaxMessageSize), 10),
 		"8BITMIME",
@@ -81,6 +75,13 @@ func (c *session) extensions() []string {
 		"CHUNKING",
 		"HELP",
 	}
+	if c.srv.TLS != nil && c.tls == nil {
+		ext = append(ext, "STARTTLS")
+	}
+	if c.authAdv {
+		ext = append(ext, "AUTH "+strings.Join(c.mechanisms(), " "))
+	}
+	return ext
 }
 
 // validHeloArg accepts a domain or an address literal; being liberal here

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
@@ -89,6 +91,9 @@ func (c *session) finish(id string, buf *bytes.Buffer, headerLen int, res protoc
 	c.tx = nil
 	r := c.check(buf.Bytes()[headerLen:], res)
 	if r.Code == 0 {
+		if c.kind != MX {
+			c.completeHeader(buf, headerLen, id)
+		}
 		r = c.commit(tx, id, buf.Bytes())
 	}
 	if r.Code >= 400 {
@@ -146,15 +151,24 @@ func (c *session) commit(tx *transaction, id string, data []byte) protocol.Reply
 	return reply(codes.MessageStored, id)
 }
 
-// proto is the Received "with" keyword (RFC 3848, RFC 6531).
+// proto is the Received "with" keyword (RFC 3848, RFC 6531): ESMTP or
+// UTF8SMTP, then S for TLS and A for AUTH. RFC 3848 defines no TLS or
+// AUTH variant of plain SMTP, so a HELO session stays "SMTP".
 func (c *session) proto(tx *transaction) string {
-	switch {
-	case !c.esmtp:
+	if !c.esmtp {
 		return "SMTP"
-	case tx.smtputf8:
-		return "UTF8SMTP"
 	}
-	return "ESMTP"
+	p := "ESMTP"
+	if tx.smtputf8 {
+		p = "UTF8SMTP"
+	}
+	if c.tls != nil {
+		p += "S"
+	}
+	if c.authUser != "" {
+		p += "A"
+	}
+	return p
 }
 
 // writeReceived puts our trace field at the top (RFC 5321 §4.4). "for"
@@ -166,7 +180,13 @@ func (c *session) writeReceived(b *bytes.Buffer, id string) {
 	b.WriteString(c.helo)
 	b.WriteString(" ([")
 	b.WriteString(c.ip.String())
-	b.WriteString("])\r\n\tby ")
+	b.WriteString("])\r\n\t")
+	if tc := c.tlsComment(); tc != "" {
+		// Where Postfix puts it: between the from and by clauses.
+		b.WriteString(tc)
+		b.WriteString("\r\n\t")
+	}
+	b.WriteString("by ")
 	b.WriteString(c.srv.cfg.Hostname)
 	b.WriteString(" (hikyaku) with ")
 	b.WriteString(c.proto(tx))
@@ -270,4 +290,49 @@ func closeReply() protocol.Reply { return protocol.Reply{Close: true} }
 func withClose(r protocol.Reply) protocol.Reply {
 	r.Close = true
 	return r
+}
+
+// completeHeader adds Date and Message-ID when the submitted message has
+// none (RFC 6409 §8.2, §8.3), right after our Received field.
+func (c *session) completeHeader(buf *bytes.Buffer, headerLen int, id string) {
+	hasDate, hasID := headerFields(buf.Bytes()[headerLen:])
+	if hasDate && hasID {
+		return
+	}
+	tail := bytes.Clone(buf.Bytes()[headerLen:])
+	buf.Truncate(headerLen)
+	if !hasDate {
+		buf.WriteString("Date: " + time.Now().Format(time.RFC1123Z) + "\r\n")
+	}
+	if !hasID {
+		var r [6]byte
+		rand.Read(r[:])
+		buf.WriteString("Message-ID: <" + id + "." + hex.EncodeToString(r[:]) + "@" + c.srv.cfg.Hostname + ">\r\n")
+	}
+	buf.Write(tail)
+	c.log.Debug("completed submitted header", "id", id, "added_date", !hasDate, "added_message_id", !hasID)
+}
+
+// headerFields reports whether the header section has Date and
+// Message-ID fields.
+func headerFields(msg []byte) (date, msgID bool) {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i+1], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimRight(name, " \t")
+		date = date || bytes.EqualFold(name, []byte("Date"))
+		msgID = msgID || bytes.EqualFold(name, []byte("Message-ID"))
+	}
+	return date, msgID
 }

@@ -19,6 +19,16 @@ func (c *session) cmdMAIL(arg string) protocol.Reply {
 	if c.tx != nil {
 		return reply(codes.SenderAlready)
 	}
+	// Submission listeners take mail only over TLS and only from users
+	// (RFC 6409 §4.1, RFC 8314 §3.3).
+	if c.kind != MX {
+		if c.tls == nil && !c.srv.cfg.Auth.AllowPlaintext {
+			return reply(codes.TLSRequired)
+		}
+		if c.authUser == "" {
+			return reply(codes.AuthRequired)
+		}
+	}
 	path, params, err := protocol.ParseMail(arg)
 	if err != nil {
 		return c.syntaxReply(err, codes.BadSenderSyntax)
@@ -68,12 +78,28 @@ func (c *session) cmdMAIL(arg string) protocol.Reply {
 				return reply(codes.BadCommandSyntax, "ENVID must be xtext of at most 100 characters")
 			}
 			tx.envID = id
+		case "AUTH":
+			// RFC 4954 §5: the original submitter, as an earlier hop
+			// vouched for it. Checked and accepted; not passed on, since
+			// nothing here can vouch for the client that sent it.
+			if !c.authAdv && c.authUser == "" {
+				return reply(codes.UnknownParam, p.Key)
+			}
+			if p.Value != "<>" {
+				if _, err := protocol.DecodeXtext(p.Value); err != nil || p.Value == "" {
+					return reply(codes.BadCommandSyntax, "AUTH= must be <> or xtext")
+				}
+			}
 		default:
 			return reply(codes.UnknownParam, p.Key)
 		}
 	}
 	if !path.Null && !path.Addr.IsASCII() && !tx.smtputf8 {
 		return reply(codes.SenderUTF8Needed)
+	}
+	if c.authUser != "" && c.srv.cfg.Auth.SenderMustMatch && !path.Null && !c.ownsSender(path.Addr.String()) {
+		c.log.Info("sender not owned by the authenticated user", "from", path.String())
+		return reply(codes.SenderNotOwned, path.String(), c.authUser)
 	}
 	c.tx = tx
 	c.log.Debug("sender", "from", path.String())
@@ -184,7 +210,7 @@ func (c *session) route(path protocol.Path) ([]spool.Recipient, protocol.Reply) 
 	case dir.IsLocalDomain(path.Addr.Domain):
 		address = path.Addr.String()
 	default:
-		if !c.srv.relayAllowed(c.ip) {
+		if c.authUser == "" && !c.srv.relayAllowed(c.ip) {
 			return nil, reply(codes.RcptRelayDenied, path.String())
 		}
 		return []spool.Recipient{{Relay: path.Addr.String()}}, reply(codes.RcptOK, path.String())

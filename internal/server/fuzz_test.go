@@ -18,6 +18,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/metrics"
 	"github.com/hikyaku/hikyaku/internal/spool"
+	"github.com/hikyaku/hikyaku/internal/tlsconf"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -51,13 +52,21 @@ func fuzzServer(f *testing.F) *Server {
 		cfg.SMTP.MaxMessageSize = 4096
 		cfg.SMTP.EXPN = true
 		cfg.SMTP.VRFY = "on"
+		// AUTH in clear, so that the fuzzer reaches the SASL exchanges
+		// (STARTTLS with fuzzed bytes only ever fails the handshake).
+		cfg.Auth.AllowPlaintext = true
+		cfg.Auth.CRAMMD5 = true
+		cfg.Auth.MaxFailures = 0
+		cfg.Auth.FailureDelay = 0
 		d, err := mailbox.OpenDirectory(filepath.Join(dir, "users.toml"), cfg.Local.Domains)
 		if err != nil {
 			f.Fatal(err)
 		}
-		d.AddUser(mailbox.User{Address: "alice@example.test", Name: "Alice"}, "")
+		d.SetCredentialOptions(mailbox.CredentialOptions{CRAMMD5: true, SCRAMIterations: 4096})
+		d.AddUser(mailbox.User{Address: "alice@example.test", Name: "Alice"}, alicePassword)
 		d.AddAlias(mailbox.Alias{Address: "team@example.test", Targets: []string{"alice@example.test", "x@remote.example"}, List: true})
-		fuzzSrv = New(Deps{Config: &cfg, Directory: d, Spool: memSpool{}, Router: nopRouter{}, Metrics: metrics.New()})
+		fuzzSrv = New(Deps{Config: &cfg, Directory: d, Spool: memSpool{}, Router: nopRouter{}, Metrics: metrics.New(),
+			TLS: tlsconf.Static(testCert())})
 	})
 	return fuzzSrv
 }
@@ -89,7 +98,7 @@ func FuzzSession(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			srv.handle(&pipeConn{server})
+			srv.handle(&pipeConn{server}, MX)
 		}()
 		client.SetDeadline(time.Now().Add(5 * time.Second))
 		go func() {

@@ -3,21 +3,73 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/auth"
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/metrics"
 	"github.com/hikyaku/hikyaku/internal/queue"
 	"github.com/hikyaku/hikyaku/internal/spool"
+	"github.com/hikyaku/hikyaku/internal/tlsconf"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
+
+func TestMain(m *testing.M) {
+	// Cheap argon2id: the format and the check are the same.
+	mailbox.SetHashCost(64, 1)
+	os.Exit(m.Run())
+}
+
+// testCert is one self-signed certificate for every test server.
+var testCert = sync.OnceValue(func() *tls.Certificate {
+	c, err := tlsconf.Generate("mx.example.test")
+	if err != nil {
+		panic(err)
+	}
+	return c
+})
+
+// Passwords of the test users; bob has none and cannot AUTH.
+const (
+	alicePassword = "s3cret"
+	carlPassword  = "pässwörd"
+)
+
+// envOptions are the test server's parts that are not configuration.
+type envOptions struct {
+	tls       string // "on" (default), "off", "broken"
+	storeDown bool   // every credential lookup fails
+	kind      Kind   // the listener dial() connects to
+}
+
+// brokenTLS is a TLS provider whose configuration cannot be had now.
+type brokenTLS struct{}
+
+func (brokenTLS) ServerConfig() (*tls.Config, error) { return nil, errors.New("certificate gone") }
+
+// downStore is a credential store that cannot answer.
+type downStore struct{}
+
+var errStoreDown = errors.New("users file unreadable")
+
+func (downStore) CheckPassword(string, string) (bool, error) { return false, errStoreDown }
+func (downStore) SCRAMSHA256Keys(string) (auth.SCRAMKeys, bool, error) {
+	return auth.SCRAMKeys{}, false, errStoreDown
+}
+func (downStore) CRAMMD5Keys(string) (auth.CRAMKeys, bool, error) {
+	return auth.CRAMKeys{}, false, errStoreDown
+}
 
 // testEnv is a real server on a loopback port with a real spool,
 // mailboxes and relay queue under t.TempDir(): the layered fixture of
@@ -28,6 +80,8 @@ type testEnv struct {
 	srv     *Server
 	addr    string
 	dataDir string
+	opts    envOptions
+	addrs   map[Kind]string // listener addresses by kind
 	dir     *mailbox.Directory
 	store   *mailbox.Store
 	relay   *queue.Store
@@ -37,6 +91,11 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, mutate func(*config.Config)) *testEnv {
 	t.Helper()
+	return newTestEnvOpts(t, envOptions{}, mutate)
+}
+
+func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) *testEnv {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.Hostname = "mx.example.test"
 	cfg.DataDir = t.TempDir()
@@ -45,30 +104,37 @@ func newTestEnv(t *testing.T, mutate func(*config.Config)) *testEnv {
 	cfg.SMTP.CommandTimeout = config.Duration(5 * time.Second)
 	cfg.SMTP.DataTimeout = config.Duration(5 * time.Second)
 	cfg.SMTP.MinFreeSpace = 0
+	cfg.Auth.FailureDelay = 0
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	e := &testEnv{t: t, cfg: &cfg, dataDir: cfg.DataDir, metrics: metrics.New()}
+	e := &testEnv{t: t, cfg: &cfg, dataDir: cfg.DataDir, metrics: metrics.New(), opts: opts, addrs: map[Kind]string{}}
 	var err error
 	e.dir, err = mailbox.OpenDirectory(filepath.Join(cfg.DataDir, "users.toml"), cfg.Local.Domains)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []mailbox.User{
-		{Address: "alice@example.test", Name: "Alice Example"},
-		{Address: "bob@example.test"},
-		{Address: "carol@example.test", MovedTo: "carol@new.example"},
-		{Address: "full@example.test", Quota: 10},
+	e.dir.SetCredentialOptions(mailbox.CredentialOptions{CRAMMD5: true, SCRAMIterations: 4096})
+	for _, u := range []struct {
+		mailbox.User
+		password string
+	}{
+		{mailbox.User{Address: "alice@example.test", Name: "Alice Example"}, alicePassword},
+		{mailbox.User{Address: "bob@example.test"}, ""},
+		{mailbox.User{Address: "carl@example.org"}, carlPassword},
+		{mailbox.User{Address: "carol@example.test", MovedTo: "carol@new.example"}, ""},
+		{mailbox.User{Address: "full@example.test", Quota: 10}, ""},
 	} {
-		if err := e.dir.AddUser(u, ""); err != nil {
+		if err := e.dir.AddUser(u.User, u.password); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, a := range []mailbox.Alias{
 		{Address: "team@example.test", Targets: []string{"alice@example.test", "bob@example.test"}, List: true},
+		{Address: "sales@example.org", Targets: []string{"team@example.test"}},
 		{Address: "friend@example.test", Targets: []string{"friend@remote.example"}},
 	} {
 		if err := e.dir.AddAlias(a); err != nil {
@@ -90,13 +156,29 @@ func newTestEnv(t *testing.T, mutate func(*config.Config)) *testEnv {
 	}
 	e.router = queue.NewRouter(e.store, e.relay, sp, queue.RouterOptions{Metrics: e.metrics})
 	e.router.Start()
-	e.srv = New(Deps{Config: e.cfg, Directory: e.dir, Spool: sp, Router: e.router, Quota: e.store, Metrics: e.metrics})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	deps := Deps{Config: e.cfg, Directory: e.dir, Spool: sp, Router: e.router, Quota: e.store, Metrics: e.metrics}
+	switch opts.tls {
+	case "", "on":
+		deps.TLS = tlsconf.Static(testCert())
+	case "broken":
+		deps.TLS = brokenTLS{}
 	}
-	e.addr = ln.Addr().String()
-	go e.srv.Serve(ln)
+	if opts.storeDown {
+		deps.Credentials = downStore{}
+	}
+	e.srv = New(deps)
+	for _, k := range []Kind{MX, Submission, Submissions} {
+		if k == Submissions && deps.TLS == nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.addrs[k] = ln.Addr().String()
+		go e.srv.ServeKind(ln, k)
+	}
+	e.addr = e.addrs[MX]
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -119,14 +201,39 @@ type client struct {
 	br   *bufio.Reader
 }
 
-func (e *testEnv) dial() *client {
+// dial connects to the listener of opts.kind, with TLS first for an
+// implicit-TLS one.
+func (e *testEnv) dial() *client { return e.dialKind(e.opts.kind) }
+
+func (e *testEnv) dialKind(k Kind) *client {
 	e.t.Helper()
-	conn, err := net.DialTimeout("tcp", e.addr, 5*time.Second)
+	conn, err := net.DialTimeout("tcp", e.addrs[k], 5*time.Second)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { conn.Close() })
-	return &client{t: e.t, conn: conn, br: bufio.NewReader(conn)}
+	c := &client{t: e.t, conn: conn, br: bufio.NewReader(conn)}
+	if k == Submissions {
+		c.starttls()
+	}
+	return c
+}
+
+// starttls runs the client side of the handshake. Nothing may be waiting
+// in the reader: the server must not have sent anything after its 220.
+func (c *client) starttls() {
+	c.t.Helper()
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		c.t.Fatalf("server sent %q in clear before the handshake", b)
+	}
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.test"})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("TLS handshake: %v", err)
+	}
+	tc.SetDeadline(time.Time{})
+	c.conn, c.br = tc, bufio.NewReader(tc)
 }
 
 func (c *client) send(raw string) {
@@ -207,7 +314,35 @@ var dialogSettings = map[string]func(cfg *config.Config, v string) error{
 		c.SMTP.CommandTimeout = config.Duration(d)
 		return err
 	},
-	"min_free_space": intSetting(func(c *config.Config, n int) { c.SMTP.MinFreeSpace = config.Size(n) }),
+	"min_free_space":    intSetting(func(c *config.Config, n int) { c.SMTP.MinFreeSpace = config.Size(n) }),
+	"auth_on_mx":        boolSetting(func(c *config.Config, b bool) { c.Auth.OnMX = b }),
+	"auth_plaintext":    boolSetting(func(c *config.Config, b bool) { c.Auth.AllowPlaintext = b }),
+	"auth_cram_md5":     boolSetting(func(c *config.Config, b bool) { c.Auth.CRAMMD5 = b }),
+	"auth_sender_match": boolSetting(func(c *config.Config, b bool) { c.Auth.SenderMustMatch = b }),
+	"auth_max_failures": intSetting(func(c *config.Config, n int) { c.Auth.MaxFailures = n }),
+}
+
+// envSettings are the "set" keys for what is not configuration.
+var envSettings = map[string]func(o *envOptions, v string) error{
+	"tls":        func(o *envOptions, v string) error { o.tls = v; return nil },
+	"auth_store": func(o *envOptions, v string) error { o.storeDown = v == "down"; return nil },
+	"listener": func(o *envOptions, v string) error {
+		for _, k := range []Kind{MX, Submission, Submissions} {
+			if k.String() == v {
+				o.kind = k
+				return nil
+			}
+		}
+		return fmt.Errorf("no listener kind %q", v)
+	},
+}
+
+func boolSetting(set func(*config.Config, bool)) func(*config.Config, string) error {
+	return func(c *config.Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		set(c, b)
+		return err
+	}
 }
 
 func intSetting(set func(*config.Config, int)) func(*config.Config, string) error {

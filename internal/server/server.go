@@ -1,14 +1,19 @@
 // Package server owns SMTP sessions: accepting connections, enforcing
 // session limits, reading commands, answering each with a reply from the
 // code table, and handing every accepted message to the spool before the
-// 250. It never writes the spool format, mailboxes or the relay queue
-// itself: it asks the spool to commit and the router to take the message
-// (Postfix's smtpd/cleanup split, STYLE 1).
+// 250. It also runs the session's side of STARTTLS (RFC 3207), implicit
+// TLS (RFC 8314) and AUTH (RFC 4954), and the submission rules (RFC 6409);
+// certificates come from tlsconf and the SASL mechanisms from auth. It
+// never writes the spool format, mailboxes or the relay queue itself: it
+// asks the spool to commit and the router to take the message (Postfix's
+// smtpd/cleanup split, STYLE 1).
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -16,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/auth"
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
@@ -43,6 +49,13 @@ type Quota interface {
 	OverQuota(mailbox string, quota int64, extra int64) bool
 }
 
+// TLSProvider hands out the TLS configuration for a handshake;
+// *tlsconf.Manager is the real one. An error means TLS cannot be offered
+// right now (STARTTLS answers 454 4.7.0).
+type TLSProvider interface {
+	ServerConfig() (*tls.Config, error)
+}
+
 // Deps are the parts a Server talks to, wired in main.
 type Deps struct {
 	Config    *config.Config
@@ -53,6 +66,37 @@ type Deps struct {
 	Logger    *slog.Logger
 	MailLog   *maillog.Log
 	Metrics   *metrics.Metrics
+	// TLS is nil when TLS is off: STARTTLS is not offered and implicit-TLS
+	// listeners cannot be served.
+	TLS TLSProvider
+	// Credentials checks AUTH; nil means the Directory.
+	Credentials auth.Store
+}
+
+// Kind is what a listener is for.
+type Kind int
+
+const (
+	// MX is smtp.listen: mail from anyone to local users, relay for
+	// relay.networks. STARTTLS is offered and never required (RFC 3207
+	// §4); AUTH is offered after it when auth.on_mx.
+	MX Kind = iota
+	// Submission is smtp.submission_listen (RFC 6409, port 587): STARTTLS
+	// and AUTH before MAIL.
+	Submission
+	// Submissions is smtp.submissions_listen (RFC 8314, port 465): TLS from
+	// the first byte, then AUTH before MAIL.
+	Submissions
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Submission:
+		return "submission"
+	case Submissions:
+		return "submissions"
+	}
+	return "mx"
 }
 
 // Server accepts SMTP sessions on any number of listeners.
@@ -60,6 +104,9 @@ type Server struct {
 	Deps
 	cfg       *config.Config
 	relayNets []netip.Prefix
+	auth      *auth.Server // nil when there is no credential store
+	limiter   *auth.Limiter
+	m         sessionMetrics
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -79,19 +126,37 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	return &Server{
+	s := &Server{
 		Deps:      d,
 		cfg:       d.Config,
 		relayNets: d.Config.RelayNets(),
 		sessions:  map[*session]struct{}{},
 		perIP:     map[netip.Addr]int{},
 		idPrefix:  time.Now().UTC().Format("0102150405"),
+		m:         newSessionMetrics(d.Metrics),
 	}
+	store := d.Credentials
+	if store == nil && d.Directory != nil {
+		store = d.Directory
+	}
+	if store != nil {
+		s.auth = auth.NewServer(store, d.Config.Hostname)
+	}
+	a := d.Config.Auth
+	s.limiter = auth.NewLimiter(a.MaxFailures, a.FailureWindow.D(), a.FailureDelay.D())
+	return s
 }
 
-// Serve accepts connections on ln until Shutdown. It returns nil after a
-// Shutdown, or the accept error that stopped it.
-func (s *Server) Serve(ln net.Listener) error {
+// Serve accepts connections on ln until Shutdown, as an MX listener. It
+// returns nil after a Shutdown, or the accept error that stopped it.
+func (s *Server) Serve(ln net.Listener) error { return s.ServeKind(ln, MX) }
+
+// ServeKind is Serve for a listener of the given kind.
+func (s *Server) ServeKind(ln net.Listener, kind Kind) error {
+	if kind == Submissions && s.TLS == nil {
+		ln.Close()
+		return fmt.Errorf("listener %s: implicit TLS needs TLS to be configured", ln.Addr())
+	}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -123,7 +188,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.handle(conn)
+			s.handle(conn, kind)
 		}()
 	}
 }
@@ -134,9 +199,9 @@ func isTemporary(err error) bool {
 }
 
 // handle enforces the session limits, then runs the session.
-func (s *Server) handle(conn net.Conn) {
+func (s *Server) handle(conn net.Conn, kind Kind) {
 	ip := remoteIP(conn)
-	sess := newSession(s, conn, ip)
+	sess := newSession(s, conn, ip, kind)
 
 	s.mu.Lock()
 	refuse := codes.Reply{}

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,8 +31,9 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, rea
 // session is one SMTP connection.
 type session struct {
 	srv  *Server
-	conn net.Conn    // the raw connection: deadlines, close
-	in   *prefixConn // what the reader reads: conn plus the byte waitForInput took
+	kind Kind
+	conn net.Conn    // the raw connection: deadlines, close (other goroutines use it)
+	in   *prefixConn // what the reader reads: conn, or the TLS layer over it, plus the byte waitForInput took
 	ip   netip.Addr
 	id   string
 	log  *slog.Logger
@@ -44,6 +46,10 @@ type session struct {
 	greeted  bool
 	errors   int
 	tx       *transaction
+	tls      *tls.ConnectionState // nil in clear
+	authUser string               // the authenticated user's address, lower case; "" = not authenticated
+	authMech string
+	authAdv  bool        // AUTH was in the last EHLO reply (MAIL's AUTH= parameter needs it)
 	idle     atomic.Bool // waiting for a command: Shutdown may interrupt
 	shutdown atomic.Bool
 	quit     bool
@@ -63,10 +69,11 @@ type transaction struct {
 	bdat      *bdatState
 }
 
-func newSession(s *Server, conn net.Conn, ip netip.Addr) *session {
+func newSession(s *Server, conn net.Conn, ip netip.Addr, kind Kind) *session {
 	id := s.newSessionID()
 	return &session{
 		srv:  s,
+		kind: kind,
 		conn: conn,
 		in:   &prefixConn{Conn: conn},
 		ip:   ip,
@@ -77,7 +84,13 @@ func newSession(s *Server, conn net.Conn, ip netip.Addr) *session {
 }
 
 // refuse answers a connection the server will not serve, then closes it.
+// An implicit-TLS client cannot read a reply in clear, so it only sees
+// the connection close.
 func (c *session) refuse(r codes.Reply) {
+	if c.kind == Submissions {
+		c.conn.Close()
+		return
+	}
 	c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	c.send(reply(r, c.srv.cfg.Hostname))
 	c.w.Flush()
@@ -86,7 +99,10 @@ func (c *session) refuse(r codes.Reply) {
 
 func (c *session) run() {
 	defer c.conn.Close()
-	c.log.Debug("session start")
+	c.log.Debug("session start", "listener", c.kind.String())
+	if c.kind == Submissions && !c.implicitTLS() {
+		return
+	}
 	c.send(reply(codes.Greeting, c.srv.cfg.Hostname))
 	if c.flush() != nil {
 		return
@@ -108,13 +124,19 @@ func (c *session) run() {
 		}
 		// PIPELINING (RFC 2920): flush only when the client is waiting
 		// for us, i.e. it has sent nothing more yet.
-		if c.quit || c.br.Buffered() == 0 {
+		if c.quit || c.buffered() == 0 {
 			if c.flush() != nil {
 				break
 			}
 		}
 	}
 	c.flush()
+	if tc, ok := c.in.Conn.(*tls.Conn); ok {
+		// close_notify, so that the client can tell our close from a
+		// truncation (OpenSSL 3 reports the latter as an error).
+		c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		tc.CloseWrite()
+	}
 	c.releaseReader()
 	c.log.Debug("session end")
 }
@@ -158,7 +180,7 @@ func (c *session) waitForInput() error {
 		return errShutdown
 	}
 	c.conn.SetReadDeadline(time.Now().Add(c.srv.cfg.SMTP.CommandTimeout.D()))
-	n, err := c.conn.Read(c.in.buf[:])
+	n, err := c.in.Conn.Read(c.in.buf[:])
 	if c.shutdown.Load() && (err != nil || n == 0) {
 		return errShutdown
 	}
@@ -216,7 +238,7 @@ func (c *session) flushAfterError() bool {
 	if c.quit {
 		return false
 	}
-	if c.br == nil || c.br.Buffered() == 0 {
+	if c.buffered() == 0 {
 		return c.flush() == nil
 	}
 	return true
@@ -232,13 +254,25 @@ func (c *session) state() string {
 	return "connected"
 }
 
+// buffered is how much the client has sent that is not read yet.
+func (c *session) buffered() int {
+	if c.br == nil {
+		return 0
+	}
+	return c.br.Buffered()
+}
+
 // send queues a reply and counts it. Protocol errors (500-504) count
 // toward the error limit (STYLE 7: defend the loop); policy refusals such
 // as 550 for an unknown user do not, so a sender with a stale list is not
 // cut off.
-func (c *session) send(r protocol.Reply) {
+func (c *session) send(r protocol.Reply) { c.sendCounting(r, r.Code >= 500 && r.Code <= 504) }
+
+// sendCounting is send with the caller deciding whether r is an error
+// (failed AUTH attempts count, though 535 is not a protocol error).
+func (c *session) sendCounting(r protocol.Reply, isError bool) {
 	c.srv.Metrics.Reply(r.Code, r.Enhanced)
-	if r.Code >= 500 && r.Code <= 504 {
+	if isError {
 		c.errors++
 		if max := c.srv.cfg.SMTP.MaxErrors; max > 0 && c.errors >= max && !r.Close {
 			c.w.Write(r)
