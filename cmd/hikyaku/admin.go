@@ -24,7 +24,13 @@ func openDirectory(cfgPath string) (*mailbox.Directory, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return mailbox.OpenDirectory(dataPaths(cfg).users, cfg.Local.Domains)
+	dir, err := mailbox.OpenDirectory(dataPaths(cfg).users, cfg.Local.Domains)
+	if err != nil {
+		return nil, err
+	}
+	// Passwords set from here get the secrets [auth] asks for.
+	dir.SetCredentialOptions(mailbox.CredentialOptions{CRAMMD5: cfg.Auth.CRAMMD5, SCRAMIterations: cfg.Auth.SCRAMIterations})
+	return dir, nil
 }
 
 // readPassword takes the first line of stdin, so that passwords never

@@ -24,10 +24,11 @@ import (
 	"github.com/hikyaku/hikyaku/internal/queue"
 	"github.com/hikyaku/hikyaku/internal/server"
 	"github.com/hikyaku/hikyaku/internal/spool"
+	"github.com/hikyaku/hikyaku/internal/tlsconf"
 )
 
 // paths are the places under data_dir, named once.
-type paths struct{ spool, mail, queue, users, log string }
+type paths struct{ spool, mail, queue, users, log, tls string }
 
 func dataPaths(cfg *config.Config) paths {
 	d := cfg.DataDir
@@ -37,6 +38,7 @@ func dataPaths(cfg *config.Config) paths {
 		queue: filepath.Join(d, "queue"),
 		users: filepath.Join(d, "users.toml"),
 		log:   filepath.Join(d, "log"),
+		tls:   filepath.Join(d, "tls"),
 	}
 }
 
@@ -114,26 +116,54 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		router.Recover(msg)
 	}
 
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		Config: cfg, Directory: dir, Spool: sp, Router: router, Quota: store,
 		Logger: logger, MailLog: mlog, Metrics: m,
-	})
-
-	var lns []net.Listener
-	for _, addr := range cfg.SMTP.Listen {
-		ln, err := net.Listen("tcp", addr)
+	}
+	var certs *tlsconf.Manager
+	if cfg.TLS.Enabled {
+		certs, err = tlsconf.New(tlsconf.Options{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			Hostname: cfg.Hostname, Dir: p.tls, Logger: logger})
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("listen %s: %w", addr, err)
+			router.Stop()
+			runner.Stop()
+			sp.Close()
+			return fmt.Errorf("[tls]: %w", err)
 		}
-		lns = append(lns, ln)
+		deps.TLS = certs
+	}
+	srv := server.New(deps)
+
+	type listener struct {
+		net.Listener
+		kind server.Kind
+	}
+	var lns []listener
+	for _, l := range []struct {
+		kind  server.Kind
+		addrs []string
+	}{
+		{server.MX, cfg.SMTP.Listen}, {server.Submission, cfg.SMTP.SubmissionListen}, {server.Submissions, cfg.SMTP.SubmissionsListen},
+	} {
+		for _, addr := range l.addrs {
+			// SMTP has its own timeouts; kernel keepalives would cost four
+			// setsockopt calls per accepted connection for nothing.
+			lc := net.ListenConfig{KeepAlive: -1}
+			ln, err := lc.Listen(context.Background(), "tcp", addr)
+			if err != nil {
+				for _, l := range lns {
+					l.Close()
+				}
+				return fmt.Errorf("listen %s: %w", addr, err)
+			}
+			lns = append(lns, listener{ln, l.kind})
+		}
 	}
 	errc := make(chan error, len(lns)+1)
 	for _, ln := range lns {
-		logger.Info("SMTP listening", "addr", ln.Addr().String(), "hostname", cfg.Hostname, "data_dir", cfg.DataDir, "config", orDefault(cfg.File, "(embedded defaults)"))
-		go func() { errc <- srv.Serve(ln) }()
+		logger.Info("SMTP listening", "addr", ln.Addr().String(), "kind", ln.kind.String(), "tls", cfg.TLS.Enabled,
+			"hostname", cfg.Hostname, "data_dir", cfg.DataDir, "config", orDefault(cfg.File, "(embedded defaults)"))
+		go func() { errc <- srv.ServeKind(ln.Listener, ln.kind) }()
 	}
 	var httpSrv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -163,14 +193,29 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	var runErr error
-	select {
-	case s := <-sigs:
-		logger.Info("shutting down", "signal", s.String())
-	case err := <-errc:
-		runErr = err
-		logger.Error("listener failed; shutting down", "err", err)
+wait:
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				// A renewed certificate takes effect without a restart;
+				// a bad one is logged and the old one kept.
+				logger.Info("SIGHUP: reloading the TLS certificate")
+				if certs != nil {
+					if err := certs.Reload(); err != nil {
+						logger.Error("TLS certificate reload failed", "err", err)
+					}
+				}
+				continue
+			}
+			logger.Info("shutting down", "signal", s.String())
+		case err := <-errc:
+			runErr = err
+			logger.Error("listener failed; shutting down", "err", err)
+		}
+		break wait
 	}
 	close(stopReload)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
