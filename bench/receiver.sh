@@ -8,7 +8,13 @@
 #      files in alice's Maildir.
 #   2. latency: a probe sends messages one by one alongside one more
 #      smtp-source run and times final dot -> 250 (p50, p99), both servers.
-#   3. memory: a fresh hikyaku holds SESSIONS idle sessions (greeted, EHLO
+#   3. TLS: benchclient load (smtp-source has no STARTTLS), TLS_MESSAGES
+#      messages over CONCURRENCY sessions, plain vs STARTTLS at 10 and at 1
+#      message per connection (the handshake paid per connection), the mean
+#      STARTTLS step, and the AUTH PLAIN check time (argon2id) over
+#      AUTH_CONNS authenticated connections made one after another, so
+#      that it is the hash cost and not the wait for a hash slot.
+#   4. memory: a fresh hikyaku holds SESSIONS idle sessions (greeted, EHLO
 #      done); VmRSS before and after, KiB per session.
 #
 # Postfix delivers to its discard transport; both acknowledge only after
@@ -16,6 +22,7 @@
 #
 # Environment: MESSAGES (20000) RUNS (3) SESSIONS (10000) CONCURRENCY (20)
 # SIZE (1024) WARMUP (2000 unmeasured messages first; 0: none)
+# TLS_MESSAGES (MESSAGES/4, at least 1000) AUTH_CONNS (20)
 # PF_PORT HK_PORT HK_HTTP (default: free loopback ports)
 # BENCH_TMPDIR (/tmp) KEEP=1 keeps the work directory.
 # Quick mode: MESSAGES=2000 RUNS=1 SESSIONS=1000 bench/receiver.sh
@@ -29,6 +36,8 @@ SESSIONS=${SESSIONS:-10000}
 CONCURRENCY=${CONCURRENCY:-20}
 SIZE=${SIZE:-1024}
 WARMUP=${WARMUP:-2000}
+TLS_MESSAGES=${TLS_MESSAGES:-$((MESSAGES / 4 > 1000 ? MESSAGES / 4 : 1000))}
+AUTH_CONNS=${AUTH_CONNS:-20}
 SMTP_SOURCE=/usr/sbin/smtp-source
 
 # shellcheck source=bench/lib.sh
@@ -222,6 +231,40 @@ pf_want=$((WARMUP + (RUNS + 1) * MESSAGES + $(field n "$pf_probe")))
 pf_sent=$(grep -c ' status=sent ' "$(pfref_log "$WORK/postfix")" || true)
 ((pf_sent == pf_want)) || fail "Postfix delivered $pf_sent messages, want $pf_want"
 
+# load_run LABEL ARGS...: one benchclient load run against hikyaku; sets
+# LOAD to its summary line and counts its messages into HK_EXPECT.
+load_run() {
+	local label=$1
+	shift
+	"$BC" load -addr "127.0.0.1:$HK_PORT" -sessions "$CONCURRENCY" -size "$SIZE" "$@" >"$WORK/load-$label.out" 2>&1 ||
+		{ cat "$WORK/load-$label.out" >&2; fail "load run $label"; }
+	LOAD=$(grep '^load ' "$WORK/load-$label.out")
+	HK_EXPECT=$((HK_EXPECT + $(field messages "$LOAD")))
+	echo "  $label: $LOAD" >&2
+}
+
+echo "tls: benchclient load, $TLS_MESSAGES messages, plain vs STARTTLS" >&2
+tls_rows=()
+for per in 10 1; do
+	load_run "plain-$per" -messages "$TLS_MESSAGES" -per-session "$per"
+	plain=$LOAD
+	load_run "tls-$per" -messages "$TLS_MESSAGES" -per-session "$per" -tls
+	tls=$LOAD
+	tls_rows+=("$(printf '  %2d msg/conn: plain %6s  STARTTLS %6s msgs/s  ratio %s  (STARTTLS step %s ms)' "$per" \
+		"$(field msgs_per_s "$plain")" "$(field msgs_per_s "$tls")" \
+		"$(awk -v t="$(field msgs_per_s "$tls")" -v p="$(field msgs_per_s "$plain")" 'BEGIN { printf "%.2f", t / p }')" \
+		"$(field starttls_ms "$tls")")")
+done
+printf 'bench-auth-pw\n' | "$HK_BIN" user passwd --config "$WORK/hk/hikyaku.toml" "$HK_USER@$HK_DOMAIN" >>"$WORK/hk/hikyaku.log" 2>&1 ||
+	fail "user passwd failed"
+sleep 1.5 # the server re-reads users.toml within a second
+load_run auth -sessions 1 -messages $((AUTH_CONNS * 5)) -per-session 5 -tls -auth "$HK_USER@$HK_DOMAIN:bench-auth-pw" -from "$HK_USER@$HK_DOMAIN"
+auth_load=$LOAD
+auth_sum=$(metric "$WORK/hk" hikyaku_smtp_auth_check_seconds_sum)
+auth_n=$(metric "$WORK/hk" hikyaku_smtp_auth_check_seconds_count)
+n=$(wait_maildir "$WORK/hk" "$HK_EXPECT" 300) || fail "tls runs: Maildir holds $n, want $HK_EXPECT"
+check_hikyaku_count tls
+
 echo "memory: $SESSIONS idle sessions on a fresh hikyaku" >&2
 hk_stop "$WORK/hk"
 hk_start "$WORK/hk"
@@ -261,6 +304,9 @@ $(printf '  %-8s %s -> %s\n' hikyaku "${hk_rates[*]}" "$hk_med")
 latency final dot -> 250 under the same load (ms):
   postfix  p50 $(field p50_ms "$pf_probe")  p99 $(field p99_ms "$pf_probe")  (n=$(field n "$pf_probe"))
   hikyaku  p50 $(field p50_ms "$hk_probe")  p99 $(field p99_ms "$hk_probe")  (n=$(field n "$hk_probe"))
+TLS (benchclient load, $TLS_MESSAGES messages, $CONCURRENCY sessions; both ends on this machine):
+$(printf '%s\n' "${tls_rows[@]}")
+  AUTH PLAIN over STARTTLS, $(field connections "$auth_load") connections: one at a time: credential check (argon2id) mean $(awk -v s="${auth_sum:-0}" -v n="${auth_n:-0}" 'BEGIN { if (n > 0) printf "%.1f", 1000 * s / n; else print "?" }') ms, AUTH step $(field auth_ms "$auth_load") ms
 memory: $opened idle sessions (greeted, EHLO), sessions_active=${active:-?}
   hikyaku VmRSS ${rss0} KiB -> ${rss1} KiB: ${per} KiB per session
 EOF

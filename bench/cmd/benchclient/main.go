@@ -1,11 +1,13 @@
 // Command benchclient holds the SMTP clients the bench scripts need and
 // smtp-source does not provide: idle sessions for the memory measurement,
-// a latency probe, and the crash-test sender that logs exactly which
-// messages were acknowledged. Loopback use only; not part of hikyaku.
+// a latency probe, the crash-test sender that logs exactly which
+// messages were acknowledged, and a load generator that can use STARTTLS
+// and AUTH. Loopback use only; not part of hikyaku.
 //
 //	benchclient idle  -addr 127.0.0.1:2525 -n 10000
 //	benchclient probe -addr 127.0.0.1:2525 -to alice@example.test
 //	benchclient crash -addr 127.0.0.1:2525 -to alice@example.test -prefix r1 -acked FILE
+//	benchclient load  -addr 127.0.0.1:2525 -messages 20000 -per-session 10 -tls [-auth USER:PASS]
 package main
 
 import (
@@ -36,6 +38,8 @@ func main() {
 		err = runProbe(ctx, os.Args[2:])
 	case "crash":
 		err = runCrash(ctx, os.Args[2:])
+	case "load":
+		err = runLoad(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,7 +50,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchclient idle|probe|crash [flags]   (-h on each for flags)")
+	fmt.Fprintln(os.Stderr, "usage: benchclient idle|probe|crash|load [flags]   (-h on each for flags)")
 	os.Exit(2)
 }
 
