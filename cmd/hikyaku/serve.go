@@ -78,7 +78,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	store := mailbox.NewStore(p.mail, cfg.Hostname, mailbox.StoreOptions{
-		DefaultQuota: int64(cfg.Local.Quota), Logger: logger,
+		DefaultQuota: int64(cfg.Local.Quota), Logger: logger, SyncFS: cfg.Local.Sync == "syncfs",
 		OnSync: func(d time.Duration) { m.MaildirSync.Observe(d.Seconds()) },
 	})
 	relay, err := queue.OpenStore(p.queue)

@@ -56,6 +56,7 @@ type Local struct {
 	Domains        []string `toml:"domains"`
 	Quota          Size     `toml:"quota"` // per mailbox; 0 = unlimited
 	QuotaPermanent bool     `toml:"quota_permanent"`
+	Sync           string   `toml:"sync"`
 }
 
 // Relay configures who may relay.
@@ -153,7 +154,7 @@ func Defaults() Config {
 			BareLF:            "reject",
 			MinFreeSpace:      64 << 20,
 		},
-		Local: Local{Domains: defaultDomains(host)},
+		Local: Local{Domains: defaultDomains(host), Sync: "syncfs"},
 		Relay: Relay{Networks: []string{"127.0.0.0/8", "::1/128"}},
 		TLS:   TLS{Enabled: true},
 		Auth: Auth{

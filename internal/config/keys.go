@@ -84,6 +84,9 @@ var keys = []Key{
 	{Name: "local.quota_permanent", Type: TypeBool, Default: "false",
 		Doc: `true: a mailbox over quota is a permanent failure (552 5.2.2) instead of a transient one (452 4.2.2), so senders bounce at once instead of retrying.`},
 
+	{Name: "local.sync", Type: TypeString, Default: `"syncfs"`,
+		Doc: `How a batch of Maildir deliveries is made durable before its spool record is dropped. "syncfs": one syncfs(2) for the batch, fastest when data_dir's file system serves mostly hikyaku (measured about 15-20% more messages per second than "fsync" under smtp-source load). "fsync": one fsync per file, run in parallel; better when other busy programs share the file system, since syncfs also flushes their data.`},
+
 	{Name: "relay.networks", Type: TypeStrings, Default: `["127.0.0.0/8", "::1/128"]`,
 		Doc: `Client networks allowed to relay to any domain: CIDR prefixes ("192.0.2.0/24") or single IP addresses. Everyone else may only send to local domains. A prefix that covers every address ("0.0.0.0/0", "::/0") makes an open relay and is reported as a warning.`},
 

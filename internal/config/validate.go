@@ -94,6 +94,9 @@ func (c *Config) validate() *Error {
 			return bad("local.domains", "%v", err)
 		}
 	}
+	if e := oneOf("local.sync", c.Local.Sync, "syncfs", "fsync"); e != nil {
+		return e
+	}
 	if c.Local.Quota < 0 {
 		return bad("local.quota", "must not be negative, not %d", c.Local.Quota)
 	}
