@@ -16,7 +16,6 @@ import (
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/delivery"
 	"github.com/hikyaku/hikyaku/internal/outcome"
-	"github.com/hikyaku/hikyaku/internal/resolve"
 	"github.com/hikyaku/hikyaku/internal/smtpclient"
 	"github.com/hikyaku/hikyaku/internal/spool"
 )
@@ -30,12 +29,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // newEngine builds the delivery engine from [delivery].
 func newEngine(cfg *config.Config, logger *slog.Logger, onAttempt func(delivery.Attempt)) (*delivery.Engine, error) {
 	d := cfg.Delivery
-	res, err := resolve.New(resolve.Options{
-		Servers:   d.DNSServers,
-		LoopAddrs: cfg.LoopNets(),
-		SelfNames: []string{cfg.Hostname},
-		Logger:    logger,
-	})
+	res, err := newResolver(cfg, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -120,6 +120,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		Config: cfg, Directory: dir, Spool: sp, Router: router, Quota: store,
 		Logger: logger, MailLog: mlog, Metrics: m,
 	}
+	res, err := newResolver(cfg, logger)
+	if err == nil {
+		deps.Policy, err = server.NewPolicy(cfg, res, logger)
+	}
+	if err != nil {
+		router.Stop()
+		runner.Stop()
+		sp.Close()
+		return err
+	}
 	var certs *tlsconf.Manager
 	if cfg.TLS.Enabled {
 		certs, err = tlsconf.New(tlsconf.Options{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,

@@ -91,6 +91,10 @@ var (
 	SPFTempError      = Reply{"spf_temp_error", 451, "4.7.24", "SPF temporary error for %s, try again later", "SPF の一時的なエラーです"}
 	SPFPermError      = Reply{"spf_perm_error", 550, "5.7.24", "SPF permanent error for %s", "SPF の恒久的なエラーです"}
 	ClientDenied      = Reply{"client_denied", 550, "5.7.1", "client %s refused by policy", "ポリシーによりクライアントを拒否しました"}
+	HeloDenied        = Reply{"helo_denied", 550, "5.7.1", "HELO name %s refused by policy", "ポリシーにより HELO 名を拒否しました"}
+	RcptDenied        = Reply{"rcpt_denied", 550, "5.7.1", "recipient <%s> refused by policy", "ポリシーにより受信者を拒否しました"}
+	ConnRateExceeded  = Reply{"conn_rate_exceeded", 421, "4.7.0", "%s too many connections from your address, try again later", "このアドレスからの接続が多すぎます。後で再試行してください"}
+	MsgRateExceeded   = Reply{"msg_rate_exceeded", 451, "4.7.0", "too many messages from your address, slow down and try again later", "このアドレスからのメッセージが多すぎます"}
 	ContentTempFail   = Reply{"content_temp_fail", 451, "4.7.1", "message content could not be checked now, try again later", "メッセージの検査が一時的にできません"}
 	EhloKeywordsFirst = Reply{"ehlo_ok", 250, "", "%s Hello %s [%s]", "%s こんにちは %s [%s]"}
 	StartTLSInTx      = Reply{"starttls_in_tx", 503, "5.5.1", "STARTTLS not allowed during a mail transaction", "メールトランザクション中は STARTTLS を使えません"}
@@ -113,6 +117,6 @@ var allReplies = []Reply{
 	StartTLSActive, StartTLSTemp, TLSRequired, AuthNotNow, AuthChallenge, AuthOK,
 	AuthFailed, AuthUnknownMech, AuthCancelled, AuthNeedsTLS, AuthBadBase64, AuthTooWeak,
 	AuthTempFail, AuthLineTooLong, AuthRequired, SenderNotOwned, SPFFail, SPFTempError,
-	SPFPermError, ClientDenied, ContentTempFail, EhloKeywordsFirst, StartTLSInTx,
+	SPFPermError, ClientDenied, HeloDenied, RcptDenied, ConnRateExceeded, MsgRateExceeded, ContentTempFail, EhloKeywordsFirst, StartTLSInTx,
 	AuthThrottled, AuthNoInitial,
 }

@@ -23,7 +23,13 @@ type Config struct {
 	Relay Relay `toml:"relay"`
 	TLS   TLS   `toml:"tls"`
 	Auth  Auth  `toml:"auth"`
-	HTTP  HTTP  `toml:"http"`
+
+	Policy Policy `toml:"policy"`
+	SPF    SPF    `toml:"spf"`
+	DKIM   DKIM   `toml:"dkim"`
+	Filter Filter `toml:"filter"`
+
+	HTTP HTTP `toml:"http"`
 
 	Delivery Delivery `toml:"delivery"`
 
@@ -69,6 +75,36 @@ type TLS struct {
 	Enabled  bool   `toml:"enabled"`
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+}
+
+// Policy configures deny/allow lists, DNSBLs and rate limits.
+type Policy struct {
+	ListsFile            string   `toml:"lists_file"`
+	DNSBLZones           []string `toml:"dnsbl_zones"`
+	ConnectionsPerMinute int      `toml:"connections_per_minute"`
+	MessagesPerMinute    int      `toml:"messages_per_minute"`
+}
+
+// SPF configures the SPF check of MAIL FROM and what each result does.
+type SPF struct {
+	Check     bool   `toml:"check"`
+	Fail      string `toml:"fail"`
+	SoftFail  string `toml:"softfail"`
+	TempError string `toml:"temperror"`
+	PermError string `toml:"permerror"`
+}
+
+// DKIM configures verification of incoming signatures.
+type DKIM struct {
+	Verify bool `toml:"verify"`
+}
+
+// Filter configures the content-filter hook.
+type Filter struct {
+	Command  string   `toml:"command"`
+	Socket   string   `toml:"socket"`
+	Timeout  Duration `toml:"timeout"`
+	FailOpen bool     `toml:"fail_open"`
 }
 
 // Auth configures SMTP AUTH and submission.
@@ -165,7 +201,11 @@ func Defaults() Config {
 			FailureWindow:   Duration(10 * time.Minute),
 			FailureDelay:    Duration(time.Second),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8025"},
+		HTTP:   HTTP{Listen: "127.0.0.1:8025"},
+		Policy: Policy{DNSBLZones: []string{}},
+		SPF:    SPF{Check: true, Fail: "reject", SoftFail: "accept", TempError: "tempfail", PermError: "reject"},
+		DKIM:   DKIM{Verify: true},
+		Filter: Filter{Timeout: Duration(time.Minute)},
 		Delivery: Delivery{
 			DNSServers:      []string{},
 			LoopAddresses:   []string{},

@@ -120,7 +120,42 @@ func (c *Config) validate() *Error {
 			return e
 		}
 	}
+	if e := c.validatePolicy(); e != nil {
+		return e
+	}
 	return c.validateDelivery()
+}
+
+func (c *Config) validatePolicy() *Error {
+	for _, z := range c.Policy.DNSBLZones {
+		if err := checkDomain(z); err != nil {
+			return bad("policy.dnsbl_zones", "%v", err)
+		}
+	}
+	if c.Policy.ConnectionsPerMinute < 0 {
+		return bad("policy.connections_per_minute", "must not be negative, not %d", c.Policy.ConnectionsPerMinute)
+	}
+	if c.Policy.MessagesPerMinute < 0 {
+		return bad("policy.messages_per_minute", "must not be negative, not %d", c.Policy.MessagesPerMinute)
+	}
+	for _, a := range []struct{ key, v string }{
+		{"spf.fail", c.SPF.Fail}, {"spf.softfail", c.SPF.SoftFail},
+		{"spf.temperror", c.SPF.TempError}, {"spf.permerror", c.SPF.PermError},
+	} {
+		if e := oneOf(a.key, a.v, "accept", "tempfail", "reject"); e != nil {
+			return e
+		}
+	}
+	if s := c.Filter.Socket; s != "" && !strings.HasPrefix(s, "unix:") && !strings.HasPrefix(s, "tcp:") {
+		return bad("filter.socket", "%q must start with unix: or tcp:", s)
+	}
+	if c.Filter.Command != "" && c.Filter.Socket != "" {
+		return bad("filter.socket", "set filter.command or filter.socket, not both")
+	}
+	if c.Filter.Timeout <= 0 {
+		return bad("filter.timeout", "must be more than 0, not %s", c.Filter.Timeout)
+	}
+	return nil
 }
 
 func (c *Config) validateTLSAuth() *Error {

@@ -50,6 +50,9 @@ func (c *session) hello(verb, arg string, extended bool) protocol.Reply {
 	if c.greeted && c.srv.cfg.SMTP.HeloOnce {
 		return reply(codes.HeloDuplicate, c.srv.cfg.Hostname, verb)
 	}
+	if r := c.heloPolicy(domain); r.Code != 0 {
+		return r
+	}
 	c.tx = nil
 	c.greeted = true
 	c.helo = domain

@@ -90,11 +90,20 @@ func (c *session) finish(id string, buf *bytes.Buffer, headerLen int, res protoc
 	tx := c.tx
 	c.tx = nil
 	r := c.check(buf.Bytes()[headerLen:], res)
+	var trace string
+	if r.Code == 0 {
+		trace, r = c.contentPolicy(tx, id, buf.Bytes()[headerLen:])
+	}
 	if r.Code == 0 {
 		if c.kind != MX {
 			c.completeHeader(buf, headerLen, id)
 		}
-		r = c.commit(tx, id, buf.Bytes())
+		data := buf.Bytes()
+		if trace != "" {
+			// Trace fields go at the top, above our Received (RFC 8601 §5).
+			data = append([]byte(trace), data...)
+		}
+		r = c.commit(tx, id, data)
 	}
 	if r.Code >= 400 {
 		c.srv.MailLog.Rejected(c.id, id, "data", tx.from.String(), c.ip.String(), r.Code, r.Enhanced, strings.Join(r.Lines, " "))

@@ -101,6 +101,10 @@ func (c *session) cmdMAIL(arg string) protocol.Reply {
 		c.log.Info("sender not owned by the authenticated user", "from", path.String())
 		return reply(codes.SenderNotOwned, path.String(), c.authUser)
 	}
+	if r := c.senderPolicy(tx); r.Code != 0 {
+		c.srv.MailLog.Rejected(c.id, "", "mail", tx.from.String(), c.ip.String(), r.Code, r.Enhanced, strings.Join(r.Lines, " "))
+		return r
+	}
 	c.tx = tx
 	c.log.Debug("sender", "from", path.String())
 	return reply(codes.SenderOK, path.String())
@@ -160,6 +164,10 @@ func (c *session) cmdRCPT(arg string) protocol.Reply {
 	}
 
 	addr := path.String()
+	if r := c.recipientPolicy(path); r.Code != 0 {
+		c.srv.MailLog.Rejected(c.id, "", "rcpt", path.String(), c.ip.String(), r.Code, r.Enhanced, strings.Join(r.Lines, " "))
+		return r
+	}
 	targets, r := c.route(path)
 	if r.Code >= 400 {
 		c.srv.MailLog.Rejected(c.id, "", "rcpt", addr, c.ip.String(), r.Code, r.Enhanced, strings.Join(r.Lines, " "))

@@ -20,6 +20,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/metrics"
 	"github.com/hikyaku/hikyaku/internal/queue"
+	"github.com/hikyaku/hikyaku/internal/resolve"
 	"github.com/hikyaku/hikyaku/internal/spool"
 	"github.com/hikyaku/hikyaku/internal/tlsconf"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -105,6 +106,10 @@ func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) 
 	cfg.SMTP.DataTimeout = config.Duration(5 * time.Second)
 	cfg.SMTP.MinFreeSpace = 0
 	cfg.Auth.FailureDelay = 0
+	// No DNS in these tests: the checks that need it are off unless a
+	// test turns them on with its own fake DNS.
+	cfg.SPF.Check = false
+	cfg.DKIM.Verify = false
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -165,6 +170,13 @@ func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) 
 	}
 	if opts.storeDown {
 		deps.Credentials = downStore{}
+	}
+	res, err := resolve.New(resolve.Options{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deps.Policy, err = NewPolicy(e.cfg, res, nil); err != nil {
+		t.Fatal(err)
 	}
 	e.srv = New(deps)
 	for _, k := range []Kind{MX, Submission, Submissions} {
@@ -315,6 +327,28 @@ var dialogSettings = map[string]func(cfg *config.Config, v string) error{
 		return err
 	},
 	"min_free_space":    intSetting(func(c *config.Config, n int) { c.SMTP.MinFreeSpace = config.Size(n) }),
+	// "set policy deny client 127.0.0.0/8": a line of the lists file.
+	"policy": func(c *config.Config, v string) error {
+		if c.Policy.ListsFile == "" {
+			c.Policy.ListsFile = filepath.Join(c.DataDir, "policy-test.txt")
+		}
+		f, err := os.OpenFile(c.Policy.ListsFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintln(f, v)
+		return err
+	},
+	// "set filter reject|tempfail|accept": a filter script answering so.
+	"filter": func(c *config.Config, v string) error {
+		exit := map[string]int{"accept": 0, "reject": 77, "tempfail": 75}[v]
+		script := filepath.Join(c.DataDir, "filter.sh")
+		c.Filter.Command = script
+		return os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\ncat >/dev/null\necho 'filter says %s'\nexit %d\n", v, exit)), 0o755)
+	},
+	"messages_per_minute":    intSetting(func(c *config.Config, n int) { c.Policy.MessagesPerMinute = n }),
+	"connections_per_minute": intSetting(func(c *config.Config, n int) { c.Policy.ConnectionsPerMinute = n }),
 	"auth_on_mx":        boolSetting(func(c *config.Config, b bool) { c.Auth.OnMX = b }),
 	"auth_plaintext":    boolSetting(func(c *config.Config, b bool) { c.Auth.AllowPlaintext = b }),
 	"auth_cram_md5":     boolSetting(func(c *config.Config, b bool) { c.Auth.CRAMMD5 = b }),

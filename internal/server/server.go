@@ -71,6 +71,9 @@ type Deps struct {
 	TLS TLSProvider
 	// Credentials checks AUTH; nil means the Directory.
 	Credentials auth.Store
+	// Policy decides on clients, senders, recipients and content; nil
+	// accepts everything that the rest of the rules accept.
+	Policy *Policy
 }
 
 // Kind is what a listener is for.

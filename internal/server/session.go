@@ -17,6 +17,7 @@ import (
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/protocol"
+	"github.com/hikyaku/hikyaku/internal/spf"
 	"github.com/hikyaku/hikyaku/internal/spool"
 )
 
@@ -48,6 +49,7 @@ type session struct {
 	tx       *transaction
 	tls      *tls.ConnectionState // nil in clear
 	authUser string               // the authenticated user's address, lower case; "" = not authenticated
+	denied   bool                 // refused at connect: 503 to everything but QUIT
 	authMech string
 	authAdv  bool        // AUTH was in the last EHLO reply (MAIL's AUTH= parameter needs it)
 	idle     atomic.Bool // waiting for a command: Shutdown may interrupt
@@ -57,16 +59,18 @@ type session struct {
 
 // transaction is the state between MAIL and the end of DATA/BDAT LAST.
 type transaction struct {
-	from      protocol.Path
-	params    protocol.Params
-	smtputf8  bool
-	body      string
-	envID     string
-	ret       string
-	rcpts     []spool.Recipient
-	rcptAddrs []string // as given, one per accepted RCPT, for logs
-	mailboxes map[string]bool
-	bdat      *bdatState
+	from       protocol.Path
+	params     protocol.Params
+	smtputf8   bool
+	body       string
+	envID      string
+	ret        string
+	rcpts      []spool.Recipient
+	rcptAddrs  []string // as given, one per accepted RCPT, for logs
+	mailboxes  map[string]bool
+	bdat       *bdatState
+	spf        spf.Result // MAIL FROM's SPF result, when checked
+	spfChecked bool
 }
 
 func newSession(s *Server, conn net.Conn, ip netip.Addr, kind Kind) *session {
@@ -103,7 +107,12 @@ func (c *session) run() {
 	if c.kind == Submissions && !c.implicitTLS() {
 		return
 	}
-	c.send(reply(codes.Greeting, c.srv.cfg.Hostname))
+	greeting := reply(codes.Greeting, c.srv.cfg.Hostname)
+	if r, deny := c.connectPolicy(); r.Code != 0 {
+		greeting, c.denied = r, deny
+		c.quit = r.Close
+	}
+	c.send(greeting)
 	if c.flush() != nil {
 		return
 	}
@@ -320,6 +329,9 @@ func (c *session) dispatch(line []byte) (r protocol.Reply) {
 			r.Close = true
 		}
 	}()
+	if c.denied && cmd.Verb != "QUIT" {
+		return reply(codes.AfterDeny)
+	}
 	if h, ok := commands[cmd.Verb]; ok {
 		return h(c, cmd.Arg)
 	}
