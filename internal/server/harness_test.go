@@ -171,7 +171,11 @@ func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) 
 	if opts.storeDown {
 		deps.Credentials = downStore{}
 	}
-	res, err := resolve.New(resolve.Options{Servers: []string{"127.0.0.1:1"}, Timeout: 100 * time.Millisecond})
+	servers := e.cfg.Delivery.DNSServers
+	if len(servers) == 0 {
+		servers = []string{"127.0.0.1:1"} // never the system resolver
+	}
+	res, err := resolve.New(resolve.Options{Servers: servers, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +330,7 @@ var dialogSettings = map[string]func(cfg *config.Config, v string) error{
 		c.SMTP.CommandTimeout = config.Duration(d)
 		return err
 	},
-	"min_free_space":    intSetting(func(c *config.Config, n int) { c.SMTP.MinFreeSpace = config.Size(n) }),
+	"min_free_space": intSetting(func(c *config.Config, n int) { c.SMTP.MinFreeSpace = config.Size(n) }),
 	// "set policy deny client 127.0.0.0/8": a line of the lists file.
 	"policy": func(c *config.Config, v string) error {
 		if c.Policy.ListsFile == "" {
@@ -349,11 +353,11 @@ var dialogSettings = map[string]func(cfg *config.Config, v string) error{
 	},
 	"messages_per_minute":    intSetting(func(c *config.Config, n int) { c.Policy.MessagesPerMinute = n }),
 	"connections_per_minute": intSetting(func(c *config.Config, n int) { c.Policy.ConnectionsPerMinute = n }),
-	"auth_on_mx":        boolSetting(func(c *config.Config, b bool) { c.Auth.OnMX = b }),
-	"auth_plaintext":    boolSetting(func(c *config.Config, b bool) { c.Auth.AllowPlaintext = b }),
-	"auth_cram_md5":     boolSetting(func(c *config.Config, b bool) { c.Auth.CRAMMD5 = b }),
-	"auth_sender_match": boolSetting(func(c *config.Config, b bool) { c.Auth.SenderMustMatch = b }),
-	"auth_max_failures": intSetting(func(c *config.Config, n int) { c.Auth.MaxFailures = n }),
+	"auth_on_mx":             boolSetting(func(c *config.Config, b bool) { c.Auth.OnMX = b }),
+	"auth_plaintext":         boolSetting(func(c *config.Config, b bool) { c.Auth.AllowPlaintext = b }),
+	"auth_cram_md5":          boolSetting(func(c *config.Config, b bool) { c.Auth.CRAMMD5 = b }),
+	"auth_sender_match":      boolSetting(func(c *config.Config, b bool) { c.Auth.SenderMustMatch = b }),
+	"auth_max_failures":      intSetting(func(c *config.Config, n int) { c.Auth.MaxFailures = n }),
 }
 
 // envSettings are the "set" keys for what is not configuration.
