@@ -109,35 +109,10 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "password of %s changed\n", fs.Arg(0))
 			return nil
 		},
-		"del": func(args []string) error {
-			fs := newFlags("user del", "user del [--config FILE] ADDRESS", stderr)
-			cfgPath := configFlag(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			if fs.NArg() != 1 {
-				return usagef("user del needs exactly one ADDRESS")
-			}
-			dir, err := openDirectory(*cfgPath)
-			if err != nil {
-				return err
-			}
-			if err := dir.DelUser(fs.Arg(0)); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "user %s deleted (its mailbox files are kept)\n", fs.Arg(0))
-			return nil
-		},
-		"list": func(args []string) error {
-			fs := newFlags("user list", "user list [--config FILE]", stderr)
-			cfgPath := configFlag(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			dir, err := openDirectory(*cfgPath)
-			if err != nil {
-				return err
-			}
+		"del": directoryCommand("user del", "ADDRESS", 1, stdout, stderr, func(dir *mailbox.Directory, args []string) (string, error) {
+			return fmt.Sprintf("user %s deleted (its mailbox files are kept)", args[0]), dir.DelUser(args[0])
+		}),
+		"list": directoryCommand("user list", "", 0, stdout, stderr, func(dir *mailbox.Directory, _ []string) (string, error) {
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ADDRESS\tNAME\tLOGIN\tQUOTA\tMOVED TO")
 			for _, u := range dir.Users() {
@@ -151,9 +126,37 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Address, u.Name, login, quota, u.MovedTo)
 			}
-			return tw.Flush()
-		},
+			return "", tw.Flush()
+		}),
 	}, stderr)
+}
+
+// directoryCommand builds a user/alias sub-command that takes --config
+// and exactly nargs arguments, runs fn on the directory and prints what
+// fn reports.
+func directoryCommand(name, args string, nargs int, stdout, stderr io.Writer, fn func(*mailbox.Directory, []string) (string, error)) func([]string) error {
+	return func(argv []string) error {
+		fs := newFlags(name, strings.TrimSpace(name+" [--config FILE] "+args), stderr)
+		cfgPath := configFlag(fs)
+		if err := parseFlags(fs, argv); err != nil {
+			return err
+		}
+		if fs.NArg() != nargs {
+			return usagef("%s takes %d argument(s): %s", name, nargs, args)
+		}
+		dir, err := openDirectory(*cfgPath)
+		if err != nil {
+			return err
+		}
+		msg, err := fn(dir, fs.Args())
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			fmt.Fprintln(stdout, msg)
+		}
+		return nil
+	}
 }
 
 func runAlias(args []string, stdout, stderr io.Writer) error {
@@ -179,42 +182,17 @@ func runAlias(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "alias %s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
 			return nil
 		},
-		"del": func(args []string) error {
-			fs := newFlags("alias del", "alias del [--config FILE] ADDRESS", stderr)
-			cfgPath := configFlag(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			if fs.NArg() != 1 {
-				return usagef("alias del needs exactly one ADDRESS")
-			}
-			dir, err := openDirectory(*cfgPath)
-			if err != nil {
-				return err
-			}
-			if err := dir.DelAlias(fs.Arg(0)); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "alias %s deleted\n", fs.Arg(0))
-			return nil
-		},
-		"list": func(args []string) error {
-			fs := newFlags("alias list", "alias list [--config FILE]", stderr)
-			cfgPath := configFlag(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			dir, err := openDirectory(*cfgPath)
-			if err != nil {
-				return err
-			}
+		"del": directoryCommand("alias del", "ADDRESS", 1, stdout, stderr, func(dir *mailbox.Directory, args []string) (string, error) {
+			return fmt.Sprintf("alias %s deleted", args[0]), dir.DelAlias(args[0])
+		}),
+		"list": directoryCommand("alias list", "", 0, stdout, stderr, func(dir *mailbox.Directory, _ []string) (string, error) {
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ADDRESS\tLIST\tTARGETS")
 			for _, a := range dir.Aliases() {
 				fmt.Fprintf(tw, "%s\t%v\t%s\n", a.Address, a.List, strings.Join(a.Targets, ", "))
 			}
-			return tw.Flush()
-		},
+			return "", tw.Flush()
+		}),
 	}, stderr)
 }
 

@@ -348,3 +348,28 @@ func TestE2ERawSession(t *testing.T) {
 		expect(step[1])
 	}
 }
+
+// The user and alias commands edit users.toml as an administrator would.
+func TestE2EUserAliasCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("hostname = \"mx.example.test\"\ndata_dir = %q\n[local]\ndomains = [\"example.test\"]\n", filepath.Join(dir, "data"))), 0o644)
+	d := &daemon{t: t}
+	d.run("user", "add", "--config", cfg, "--name", "Alice Example", "alice@example.test")
+	d.run("alias", "add", "--config", cfg, "--list", "team@example.test", "alice@example.test", "x@remote.example")
+	if out := d.run("user", "list", "--config", cfg); !strings.Contains(out, "alice@example.test") || !strings.Contains(out, "Alice Example") {
+		t.Errorf("user list:\n%s", out)
+	}
+	if out := d.run("alias", "list", "--config", cfg); !strings.Contains(out, "team@example.test") || !strings.Contains(out, "x@remote.example") {
+		t.Errorf("alias list:\n%s", out)
+	}
+	d.run("alias", "del", "--config", cfg, "team@example.test")
+	d.run("user", "del", "--config", cfg, "alice@example.test")
+	if out := d.run("user", "list", "--config", cfg); strings.Contains(out, "alice@") {
+		t.Errorf("user still listed after del:\n%s", out)
+	}
+	cmd := exec.Command(hikyakuBin(t), "user", "del", "--config", cfg)
+	if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("user del without an address: %v, want exit 2", err)
+	}
+}
