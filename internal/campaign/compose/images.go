@@ -1,0 +1,158 @@
+package compose
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// image is one inline image, read and encoded once per campaign.
+type image struct {
+	name      string // as referenced, relative to the folder
+	cid       string // Content-ID without brackets
+	mediaType string
+	header    []byte // the part's header fields, CRLF-terminated
+	body      []byte // base64 lines
+}
+
+// imageRef finds src= and background= attributes that point into the
+// image folder, quoted or not.
+var imageRef = regexp.MustCompile(`(?i)(\b(?:src|background)\s*=\s*)(["']?)(cid:|images/)([^"'\s>]*)`)
+
+// loadImages reads the images the HTML names and rewrites the references
+// to their Content-IDs. The folder is opened even when the HTML names no
+// image: a folder given but missing is a mistake worth -13.
+func (t *Template) loadImages(html *[]byte, dir string) error {
+	var root *os.Root
+	if dir != "" {
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			return &Error{Code: CodeImageFolder, Path: dir, Msg: pathless(err), err: err}
+		}
+		defer r.Close()
+		root = r
+	}
+	if *html == nil {
+		return nil
+	}
+	byName := map[string]string{} // name → cid
+	var firstErr error
+	out := imageRef.ReplaceAllFunc(*html, func(m []byte) []byte {
+		if firstErr != nil {
+			return m
+		}
+		sub := imageRef.FindSubmatch(m)
+		ref := string(sub[3]) + string(sub[4])
+		name, err := url.PathUnescape(string(sub[4]))
+		switch {
+		case err != nil || name == "":
+			firstErr = fmt.Errorf("compose: HTML image reference %q is not a file name", ref)
+			return m
+		case strings.Contains(name, "{{"):
+			firstErr = fmt.Errorf("compose: HTML image reference %q is a merge field; inline images must be named literally", ref)
+			return m
+		case root == nil:
+			firstErr = &Error{Code: CodeImageFolder, Msg: fmt.Sprintf("the HTML refers to %s but no image folder was given", ref)}
+			return m
+		}
+		cid, ok := byName[name]
+		if !ok {
+			img, err := t.readImage(root, dir, name)
+			if err != nil {
+				firstErr = err
+				return m
+			}
+			t.images = append(t.images, img)
+			cid = img.cid
+			byName[name] = cid
+		}
+		return append(append(append([]byte(nil), sub[1]...), sub[2]...), "cid:"+cid...)
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	*html = out
+	return nil
+}
+
+func (t *Template) readImage(root *os.Root, dir, name string) (image, error) {
+	full := filepath.Join(dir, filepath.FromSlash(name))
+	data, err := root.ReadFile(filepath.FromSlash(name))
+	if err != nil {
+		return image{}, &Error{Code: CodeImage, Path: full, Msg: pathless(err), err: err}
+	}
+	if len(data) == 0 {
+		return image{}, &Error{Code: CodeImage, Path: full, Msg: "the file is empty"}
+	}
+	mt := imageType(name, data)
+	if mt == "" {
+		return image{}, &Error{Code: CodeImage, Path: full, Msg: "not a PNG, JPEG, GIF, WebP, BMP or SVG image"}
+	}
+	base := path.Base(name)
+	img := image{
+		name:      name,
+		cid:       "img" + strconv.Itoa(len(t.images)+1) + "." + cidSafe(base) + "@" + t.hostname,
+		mediaType: mt,
+		body:      base64Lines(data),
+	}
+	var h bytes.Buffer
+	h.WriteString("Content-Type: " + mime.FormatMediaType(mt, map[string]string{"name": base}) + "\r\n")
+	h.WriteString("Content-Transfer-Encoding: base64\r\n")
+	h.WriteString("Content-ID: <" + img.cid + ">\r\n")
+	h.WriteString("Content-Disposition: " + mime.FormatMediaType("inline", map[string]string{"filename": base}) + "\r\n")
+	img.header = h.Bytes()
+	return img, nil
+}
+
+// imageType trusts the content over the name: a .jpg that is a PNG is
+// sent as image/png, which is what a reader will decode it as anyway.
+func imageType(name string, b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(b, []byte("\xFF\xD8\xFF")):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "image/gif"
+	case len(b) >= 12 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:12]) == "WEBP":
+		return "image/webp"
+	case bytes.HasPrefix(b, []byte("BM")) && strings.EqualFold(path.Ext(name), ".bmp"):
+		return "image/bmp"
+	case strings.EqualFold(path.Ext(name), ".svg") && bytes.Contains(b[:min(len(b), 1024)], []byte("<svg")):
+		return "image/svg+xml"
+	}
+	return ""
+}
+
+// cidSafe keeps a file name readable in a Content-ID (RFC 2392 msg-id,
+// dot-atom-text) and in the cid: URL that points at it.
+func cidSafe(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0 && s[i-1] != '.' {
+			b.WriteByte(c)
+		} else if !strings.HasSuffix(b.String(), "_") {
+			b.WriteByte('_') // one for a run: a UTF-8 name is not nine underscores
+		}
+	}
+	return strings.Trim(b.String(), ".")
+}
+
+// pathless drops the "open PATH: " prefix of an *os.PathError, since Error
+// names the path itself.
+func pathless(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
