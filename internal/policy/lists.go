@@ -352,6 +352,11 @@ func normName(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("empty name")
 	}
+	if strings.HasSuffix(s, ".") {
+		// Only one final dot is the root; "a.." has an empty label, and
+		// taking it as "a." would not read back the same.
+		return "", errors.New("empty label at the end of the name")
+	}
 	if strings.HasPrefix(s, "[") {
 		return s, nil
 	}
