@@ -257,7 +257,7 @@ for per in 10 1; do
 done
 printf 'bench-auth-pw\n' | "$HK_BIN" user passwd --config "$WORK/hk/hikyaku.toml" "$HK_USER@$HK_DOMAIN" >>"$WORK/hk/hikyaku.log" 2>&1 ||
 	fail "user passwd failed"
-sleep 1.5 # the server re-reads users.toml within a second
+sleep 2.5 # the server re-reads users.toml within two seconds of a change
 load_run auth -sessions 1 -messages $((AUTH_CONNS * 5)) -per-session 5 -tls -auth "$HK_USER@$HK_DOMAIN:bench-auth-pw" -from "$HK_USER@$HK_DOMAIN"
 auth_load=$LOAD
 auth_sum=$(metric "$WORK/hk" hikyaku_smtp_auth_check_seconds_sum)
