@@ -32,6 +32,8 @@ type Config struct {
 	HTTP HTTP `toml:"http"`
 
 	Delivery Delivery `toml:"delivery"`
+	Store    Store    `toml:"store"`
+	Campaign Campaign `toml:"campaign"`
 
 	// File is where the configuration came from ("" for embedded defaults).
 	File string `toml:"-"`
@@ -155,6 +157,32 @@ type Delivery struct {
 	DelayWarning       Duration `toml:"delay_warning"`
 }
 
+// Store configures the status store of campaigns.
+type Store struct {
+	DSN string `toml:"dsn"` // "" = embedded SQLite under data_dir
+}
+
+// Campaign configures bulk campaigns (`hikyaku campaign run|worker`).
+type Campaign struct {
+	Concurrency           int      `toml:"concurrency"`
+	Batch                 int      `toml:"batch"`
+	Lease                 Duration `toml:"lease"`
+	Lifetime              Duration `toml:"lifetime"`
+	RetryMin              Duration `toml:"retry_min"`
+	RetryMax              Duration `toml:"retry_max"`
+	Rate                  int      `toml:"rate"`
+	Threshold             string   `toml:"threshold"`
+	Weights               []string `toml:"weights"`
+	StopWindow            int      `toml:"stop_window"`
+	StopPercent           int      `toml:"stop_percent"`
+	ReplyRules            string   `toml:"reply_rules"`
+	ReturnPathDomain      string   `toml:"return_path_domain"`
+	ListUnsubscribe       string   `toml:"list_unsubscribe"`
+	ListUnsubscribeMailto string   `toml:"list_unsubscribe_mailto"`
+	Charset               string   `toml:"charset"`
+	MobileISO2022JP       bool     `toml:"mobile_iso2022jp"`
+}
+
 // Size is a byte count written as a number or with a unit ("25MiB", "10MB").
 type Size int64
 
@@ -222,6 +250,20 @@ func Defaults() Config {
 			MessagesPerConn: 100,
 			IdleTimeout:     Duration(5 * time.Second),
 			StartTLS:        "opportunistic",
+		},
+		Campaign: Campaign{
+			Concurrency:     50,
+			Batch:           100,
+			Lease:           Duration(10 * time.Minute),
+			Lifetime:        Duration(24 * time.Hour),
+			RetryMin:        Duration(5 * time.Minute),
+			RetryMax:        Duration(time.Hour),
+			Threshold:       "1.0",
+			Weights:         []string{},
+			StopWindow:      200,
+			StopPercent:     50,
+			Charset:         "UTF-8",
+			MobileISO2022JP: true,
 		},
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // Validate checks every value's range and the values against each other.
@@ -123,7 +126,10 @@ func (c *Config) validate() *Error {
 	if e := c.validatePolicy(); e != nil {
 		return e
 	}
-	return c.validateDelivery()
+	if e := c.validateDelivery(); e != nil {
+		return e
+	}
+	return c.validateCampaign()
 }
 
 func (c *Config) validatePolicy() *Error {
@@ -340,4 +346,78 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	return w
+}
+
+func (c *Config) validateCampaign() *Error {
+	k := &c.Campaign
+	if c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "sqlite:") && !strings.HasPrefix(c.Store.DSN, "mysql://") && !strings.Contains(c.Store.DSN, "@tcp(") {
+		return bad("store.dsn", "is neither sqlite:PATH nor mysql://… nor user:password@tcp(host:port)/database")
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"campaign.concurrency", k.Concurrency}, {"campaign.batch", k.Batch}} {
+		if n.v < 1 {
+			return bad(n.key, "must be at least 1, not %d", n.v)
+		}
+	}
+	for _, t := range []struct {
+		key string
+		v   Duration
+	}{{"campaign.lease", k.Lease}, {"campaign.lifetime", k.Lifetime}, {"campaign.retry_min", k.RetryMin}, {"campaign.retry_max", k.RetryMax}} {
+		if t.v <= 0 {
+			return bad(t.key, "must be more than 0, not %s", t.v)
+		}
+	}
+	if k.RetryMax < k.RetryMin {
+		e := bad("campaign.retry_max", "%s is less than campaign.retry_min (%s)", k.RetryMax, k.RetryMin)
+		e.also = "campaign.retry_min"
+		return e
+	}
+	if k.Rate < 0 {
+		return bad("campaign.rate", "must not be negative, not %d", k.Rate)
+	}
+	if t, err := codes.ParseTenths(k.Threshold); err != nil || t <= 0 {
+		return bad("campaign.threshold", "%q is not a positive decimal such as 1.0", k.Threshold)
+	}
+	if _, err := c.CampaignWeights(); err != nil {
+		return bad("campaign.weights", "%v", err)
+	}
+	if k.StopWindow < 0 {
+		return bad("campaign.stop_window", "must not be negative, not %d", k.StopWindow)
+	}
+	if k.StopPercent < 1 || k.StopPercent > 100 {
+		return bad("campaign.stop_percent", "must be from 1 to 100, not %d", k.StopPercent)
+	}
+	if k.ReturnPathDomain != "" {
+		if err := checkDomain(k.ReturnPathDomain); err != nil {
+			return bad("campaign.return_path_domain", "%v", err)
+		}
+	}
+	return oneOf("campaign.charset", strings.ToUpper(k.Charset), "UTF-8", "ISO-2022-JP")
+}
+
+// CampaignThreshold returns campaign.threshold in tenths (valid after
+// Validate).
+func (c *Config) CampaignThreshold() codes.Tenths {
+	t, _ := codes.ParseTenths(c.Campaign.Threshold)
+	return t
+}
+
+// CampaignWeights returns campaign.weights as code → weight.
+func (c *Config) CampaignWeights() (map[int]codes.Tenths, error) {
+	out := make(map[int]codes.Tenths, len(c.Campaign.Weights))
+	for _, w := range c.Campaign.Weights {
+		code, weight, ok := strings.Cut(w, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(code))
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%q is not CODE=WEIGHT", w)
+		}
+		t, err := codes.ParseTenths(strings.TrimSpace(weight))
+		if err != nil || t < 0 {
+			return nil, fmt.Errorf("%q: weight is not a decimal such as 0.5", w)
+		}
+		out[n] = t
+	}
+	return out, nil
 }
