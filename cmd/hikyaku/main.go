@@ -40,6 +40,7 @@ func init() {
 		{"user", "manage local users: add, del, list, passwd", runUser},
 		{"alias", "manage aliases and lists: add, del, list", runAlias},
 		{"queue", "the relay queue: list, show, hold, release, retry, delete", runQueue},
+		{"campaign", "bulk campaigns: run, worker, status, report, list, export, rules", runCampaign},
 		{"dkim", "DKIM keys: keygen DOMAIN prints the DNS record to publish", runDKIM},
 		{"config", "print the documented configuration keys and their defaults", runConfig},
 	}

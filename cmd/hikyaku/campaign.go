@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hikyaku/hikyaku/internal/config"
+	"github.com/hikyaku/hikyaku/internal/store"
+)
+
+// runCampaign dispatches `hikyaku campaign …`. Each sub-command lives in
+// its own file: run and worker (campaign_run.go), status, report, list and
+// export (campaign_report.go), rules (campaign_rules.go).
+func runCampaign(args []string, stdout, stderr io.Writer) error {
+	return subcommand("campaign", args, map[string]func([]string) error{
+		"run":    func(a []string) error { return runCampaignRun(a, stdout, stderr) },
+		"worker": func(a []string) error { return runCampaignWorker(a, stdout, stderr) },
+	}, stderr)
+}
+
+// openStore opens the status store of [store] dsn: the embedded file under
+// data_dir when it is "".
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	dsn := cfg.Store.DSN
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, &store.Error{Code: store.CodeInit, Err: err}
+		}
+		dsn = "sqlite:" + filepath.Join(cfg.DataDir, store.DefaultFile)
+	}
+	return store.Open(ctx, dsn, store.Options{Threshold: cfg.CampaignThreshold()})
+}
