@@ -1,0 +1,187 @@
+// Package campaign owns running a bulk campaign (SPEC §3, §4, seed 001):
+// reading the TSV list into the status store, claiming recipients in
+// batches, composing each recipient's message, sending it through the
+// delivery engine, retrying transient results until the campaign's
+// lifetime ends, turning provider texts into 801/850, recording every
+// attempt and final outcome with its weight, and stopping with -11 when
+// failures on the sending side pile up.
+//
+// The list parser (tsv), the composer (compose), the status store
+// (store) and the engine (delivery) are separate packages; this one wires
+// their work into a run that can be killed at any moment and started
+// again: every recipient lives in the store, a claim is a lease, and a
+// final outcome is committed before the sender takes the next recipient,
+// so a restart neither skips a recipient nor sends again to one whose 250
+// was recorded. (A kill between a peer's 250 and that commit — a window of
+// one group commit — can send that one message twice; nothing can close
+// that window, since the peer's 250 and our disk are two places.)
+//
+// A campaign's Spec (template, images, settings) is stored with the
+// campaign, so `hikyaku campaign worker` processes on other nodes sharing
+// one MySQL/MariaDB store send the same message without the files.
+package campaign
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/campaign/compose"
+)
+
+// MaxImages bounds the inline images stored with a campaign, so that the
+// Spec fits the store's text column (16 MiB on MySQL) with room to spare.
+const MaxImages = 8 << 20
+
+// CodeStopped is the system code of a run stopped because errors were too
+// frequent (SPEC §4.4).
+const CodeStopped = -11
+
+// Spec is everything that makes a campaign's messages. It is stored as the
+// campaign's options, as JSON.
+type Spec struct {
+	Template              []byte            `json:"template"`
+	Images                map[string][]byte `json:"images,omitempty"` // path relative to the images folder → content
+	From                  string            `json:"from,omitempty"`
+	Charset               string            `json:"charset,omitempty"`
+	MobileISO2022JP       bool              `json:"mobile_iso2022jp,omitempty"`
+	ReturnPathDomain      string            `json:"return_path_domain,omitempty"`
+	ListUnsubscribe       string            `json:"list_unsubscribe,omitempty"`
+	ListUnsubscribeMailto string            `json:"list_unsubscribe_mailto,omitempty"`
+	Hostname              string            `json:"hostname,omitempty"`
+	// Lifetime is how long, from the campaign's creation, transient
+	// results are retried before they end as 606.
+	Lifetime time.Duration `json:"lifetime"`
+}
+
+// ReadImages reads every regular file under dir (the --images folder) for
+// a Spec. It fails with -13 when the folder cannot be opened and -12 when a
+// file cannot be read or the images pass MaxImages.
+func ReadImages(dir string) (map[string][]byte, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		msg := "not a folder"
+		if err != nil {
+			msg = err.Error()
+		}
+		return nil, &compose.Error{Code: compose.CodeImageFolder, Path: dir, Msg: msg}
+	}
+	out := map[string][]byte{}
+	total := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if total += len(b); total > MaxImages {
+			return fmt.Errorf("the images add up to more than %d MiB", MaxImages>>20)
+		}
+		rel, _ := filepath.Rel(dir, path)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil {
+		return nil, &compose.Error{Code: compose.CodeImage, Path: dir, Msg: err.Error()}
+	}
+	return out, nil
+}
+
+// Hash identifies what a campaign sends: a run resumed with another
+// template or other images is refused rather than mixing two messages.
+func (s Spec) Hash() string {
+	h := sha256.New()
+	settings, _ := json.Marshal(Spec{From: s.From, Charset: s.Charset, MobileISO2022JP: s.MobileISO2022JP,
+		ReturnPathDomain: s.ReturnPathDomain, ListUnsubscribe: s.ListUnsubscribe,
+		ListUnsubscribeMailto: s.ListUnsubscribeMailto})
+	fmt.Fprintf(h, "%d:%s%d:%s", len(s.Template), s.Template, len(settings), settings)
+	names := make([]string, 0, len(s.Images))
+	for n := range s.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(n), n, len(s.Images[n]), s.Images[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Compile parses the Spec's template. The images are written to a fresh
+// temporary folder for the composer, which reads them once and keeps them.
+func (s Spec) Compile() (*compose.Template, error) {
+	opt := compose.Options{
+		Charset: s.Charset, From: s.From, ListUnsubscribe: s.ListUnsubscribe,
+		ListUnsubscribeMailto: s.ListUnsubscribeMailto, ReturnPathDomain: s.ReturnPathDomain,
+		Hostname: s.Hostname,
+	}
+	if s.MobileISO2022JP {
+		opt.CharsetByDomain = compose.MobileCarrierCharsets()
+	}
+	if len(s.Images) > 0 {
+		dir, err := os.MkdirTemp("", "hikyaku-images-")
+		if err != nil {
+			return nil, &compose.Error{Code: compose.CodeImageFolder, Path: dir, Msg: err.Error()}
+		}
+		defer os.RemoveAll(dir)
+		for name, b := range s.Images {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if !filepath.IsLocal(filepath.FromSlash(name)) {
+				return nil, &compose.Error{Code: compose.CodeImage, Path: name, Msg: "not a path inside the images folder"}
+			}
+			err := os.MkdirAll(filepath.Dir(p), 0o700)
+			if err == nil {
+				err = os.WriteFile(p, b, 0o600)
+			}
+			if err != nil {
+				return nil, &compose.Error{Code: compose.CodeImage, Path: name, Msg: err.Error()}
+			}
+		}
+		opt.ImagesDir = dir
+	}
+	return compose.ParseTemplate(s.Template, opt)
+}
+
+// MissingFields lists the merge fields the template uses that the list's
+// header lacks, so a run refuses to start instead of failing row by row.
+func MissingFields(t *compose.Template, header []string) []string {
+	have := map[string]bool{"email": true, "campaign": true, "row": true}
+	for _, h := range header {
+		have[h] = true
+	}
+	var missing []string
+	for _, f := range t.Fields() {
+		if !have[f] {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
+// StopError is a run that ended early; Code is -11 (errors too frequent)
+// or a store code (-102) when the store stayed unwritable.
+type StopError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StopError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Msg) }
+
+// IsStopped says err is a -11 stop.
+func IsStopped(err error) bool {
+	var se *StopError
+	return errors.As(err, &se) && se.Code == CodeStopped
+}
