@@ -17,6 +17,7 @@ func runCampaign(args []string, stdout, stderr io.Writer) error {
 	return subcommand("campaign", args, map[string]func([]string) error{
 		"run":    func(a []string) error { return runCampaignRun(a, stdout, stderr) },
 		"worker": func(a []string) error { return runCampaignWorker(a, stdout, stderr) },
+		"rules":  func(a []string) error { return runCampaignRules(a, stdout, stderr) },
 	}, stderr)
 }
 
