@@ -51,7 +51,6 @@ SINK_IP=${SINK_IP:-127.0.0.2}
 SKIP_POSTFIX=${SKIP_POSTFIX:-0}
 SKIP_CEILING=${SKIP_CEILING:-0}
 SMTP_SOURCE=/usr/sbin/smtp-source
-SMTP_SINK=/usr/sbin/smtp-sink
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
@@ -104,59 +103,10 @@ for cmd in cmd/hikyaku bench/cmd/fakedns bench/cmd/queuefill; do
 done
 HK_BIN=$WORK/bin/hikyaku
 
-rate() { awk -v m="$1" -v s="$2" 'BEGIN { printf "%.0f\n", m / s }'; }
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-
-# cpu_secs PID: user+system CPU seconds the process has used so far.
-cpu_secs() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
-}
-
-# busy_ticks: non-idle and total jiffies of the whole machine, for the
-# share of all cores a phase kept busy.
-busy_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
-busy_pct() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.0f\n", 100 * (c - a) / (d - b) }'; }
-
 # --- the sink and the fake DNS -------------------------------------------
 
-# -c: counters (sess, quit, mesg) on stdout at every session end, QUIT and
-# final dot; backlog 1024 so no connect waits on accept. Everything is
-# accepted, nothing is written to disk.
-"$SMTP_SINK" -u postfix -c "$SINK" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
-SINK_PID=$!
-wait_port "$SINK_IP" "$SINK_PORT" 10 || fail "smtp-sink did not start: $(cat "$WORK/sink.err")"
-
-# sink_counts: "SESS MESG" as the sink last printed them.
-sink_counts() {
-	tail -c 300 "$WORK/sink.out" | tr '\r' '\n' | awk '/^sess=/ { s = $1; m = $3 } END { sub(/.*=/, "", s); sub(/.*=/, "", m); print s + 0, m + 0 }'
-}
-
-# sink_settle: the counters have stopped moving (sessions end a little
-# after the client is done: QUIT, idle connections closed).
-sink_settle() {
-	local a b i
-	a=$(sink_counts)
-	for ((i = 0; i < 50; i++)); do
-		sleep 0.2
-		b=$(sink_counts)
-		[[ $a == "$b" ]] && return 0
-		a=$b
-	done
-}
-
-{
-	echo "\$TTL 3600"
-	echo 'test. IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60'
-	echo "mx.sink.test. IN A $SINK_IP"
-	echo 'sink.test. IN MX 10 mx.sink.test.'
-	for ((d = 0; d < DOMAINS; d++)); do
-		echo "d$d.test. IN MX 10 mx.sink.test."
-	done
-} >"$WORK/zone.txt"
-"$WORK/bin/fakedns" -listen "127.0.0.1:$DNS_PORT" -zone "$WORK/zone.txt" >"$WORK/fakedns.log" 2>&1 &
-DNS_PID=$!
-wait_port 127.0.0.1 "$DNS_PORT" 10 || fail "fakedns did not start: $(cat "$WORK/fakedns.log")"
+sink_start "$SINK_IP" "$SINK_PORT"
+fakedns_start "$DNS_PORT" "$SINK_IP" "$DOMAINS"
 
 # --- a. the ceiling ------------------------------------------------------
 
@@ -183,140 +133,7 @@ ceiling_run() {
 	((RUN_MESG >= MESSAGES)) || fail "ceiling run $n: the sink counted $RUN_MESG messages, want $MESSAGES"
 }
 
-# --- b. hikyaku ------------------------------------------------------------
-
-hk_config() {
-	local dir=$1
-	mkdir -p "$dir/data"
-	cat >"$dir/hikyaku.toml" <<EOF
-# written by bench/delivery.sh
-hostname = "mx.example.test"
-data_dir = "$dir/data"
-log_level = "$HK_LOG_LEVEL"
-
-[smtp]
-listen = ["127.0.0.1:$HK_PORT"]
-
-[local]
-domains = ["example.test"]
-
-[relay]
-networks = ["127.0.0.0/8"]
-
-[http]
-listen = "127.0.0.1:$HK_HTTP"
-
-[delivery]
-dns_servers = ["127.0.0.1:$DNS_PORT"]
-smtp_port = $SINK_PORT
-loop_addresses = ["127.0.0.254"]
-concurrency = $HK_CONCURRENCY
-per_host = $HK_PER_HOST
-messages_per_connection = $HK_MPC
-idle_timeout = "$HK_IDLE"
-timeout = "30s"
-dot_timeout = "30s"
-EOF
-	echo "$HK_PORT" >"$dir/port"
-	echo "$HK_HTTP" >"$dir/http"
-}
-
-# metric_sum DIR NAME [REGEX]: sum of every series of NAME whose labels
-# match REGEX (python's re.search on the text inside the braces).
-metric_sum() {
-	python3 - "$(cat "$1/http")" "$2" "${3:-}" <<'EOF'
-import re, sys, urllib.request
-port, name, rx = sys.argv[1], sys.argv[2], sys.argv[3]
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-body = opener.open(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-total = 0.0
-for line in body.splitlines():
-    m = re.match(r"^" + re.escape(name) + r"(\{(.*)\})? (\S+)$", line)
-    if m and re.search(rx, m.group(2) or ""):
-        total += float(m.group(3))
-print(f"{total:.0f}")
-EOF
-}
-
-# codes_seen DIR: "code=count ..." of every delivery result so far.
-codes_seen() {
-	python3 - "$(cat "$1/http")" <<'EOF'
-import collections, re, sys, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-body = opener.open(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
-c = collections.Counter()
-for m in re.finditer(r'^hikyaku_delivery_results_total\{code="(\d+)",domain="[^"]*"\} (\S+)$', body, re.M):
-    c[m.group(1)] += float(m.group(2))
-print(" ".join(f"{k}={v:.0f}" for k, v in sorted(c.items())) or "none")
-EOF
-}
-
-queue_left() { find "$1" -maxdepth 1 -name '*.json' | wc -l; }
-queue_any() { [[ -n $(find "$1" -maxdepth 1 -name '*.json' -print -quit) ]]; }
-
-# hk_run N: fill a fresh data_dir, start hikyaku, time until the relay queue
-# is empty. Sets RUN_SECS, RUN_SESS, RUN_MESG, RUN_BUSY, RUN_T99 (seconds
-# until 99% were gone), RUN_HWM (KiB), RUN_CPU (hikyaku CPU s), RUN_SINKCPU.
-hk_run() {
-	local n=$1 dir=$WORK/hk q s0 m0 s1 m1 t0 t1 c0 c1 k0 pid i left ok250 all limit
-	rm -rf "$dir"
-	hk_config "$dir"
-	q=$dir/data/queue
-	"$WORK/bin/queuefill" -dir "$q" -n "$MESSAGES" -size "$SIZE" -domains "$DOMAINS" 2>>"$WORK/queuefill.log" ||
-		fail "queuefill run $n: $(tail -n 3 "$WORK/queuefill.log")"
-	left=$(queue_left "$q")
-	((left == MESSAGES)) || fail "queuefill left $left queue items, want $MESSAGES"
-	sync
-	read -r s0 m0 < <(sink_counts)
-	k0=$(cpu_secs "$SINK_PID")
-	c0=$(busy_ticks)
-	t0=$(now)
-	echo "=== serve started $(date -u +%FT%T.%NZ)" >>"$dir/hikyaku.log"
-	"$HK_BIN" serve --config "$dir/hikyaku.toml" </dev/null >>"$dir/hikyaku.log" 2>&1 &
-	pid=$!
-	echo "$pid" >"$dir/hikyaku.pid"
-	RUN_T99=
-	limit=$((MESSAGES / 20 + 120)) # seconds: far beyond any sane rate
-	for ((i = 0; ; i++)); do
-		kill -0 "$pid" 2>/dev/null || fail "hikyaku exited during run $n; log: $dir/hikyaku.log"
-		queue_any "$q" || break
-		if ((i % 10 == 0)); then
-			left=$(queue_left "$q")
-			if [[ -z $RUN_T99 ]] && ((left * 100 <= MESSAGES)); then
-				RUN_T99=$(secs "$t0" "$(now)")
-			fi
-			if (($(date +%s) - ${t0%.*} > limit)); then
-				echo "delivery results so far: $(codes_seen "$dir")" >&2
-				fail "hikyaku run $n: $left of $MESSAGES still queued after ${limit}s; log: $dir/hikyaku.log"
-			fi
-		fi
-		sleep 0.1
-	done
-	t1=$(now)
-	c1=$(busy_ticks)
-	RUN_T99=${RUN_T99:-$(secs "$t0" "$t1")}
-	RUN_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-	RUN_CPU=$(cpu_secs "$pid")
-	ok250=$(metric_sum "$dir" hikyaku_delivery_results_total 'code="250"')
-	all=$(metric_sum "$dir" hikyaku_delivery_results_total)
-	hk_stop "$dir" # closes the pooled connections (QUIT), so the sink counts them
-	sink_settle
-	read -r s1 m1 < <(sink_counts)
-	RUN_SINKCPU=$(awk -v a="$k0" -v b="$(cpu_secs "$SINK_PID")" 'BEGIN { printf "%.2f\n", b - a }')
-	# shellcheck disable=SC2086
-	RUN_SECS=$(secs "$t0" "$t1") RUN_SESS=$((s1 - s0)) RUN_MESG=$((m1 - m0)) RUN_BUSY=$(busy_pct $c0 $c1)
-
-	if ((ok250 != MESSAGES || all != MESSAGES)); then
-		fail "hikyaku run $n: $ok250 results with code 250 and $all in all, want $MESSAGES and $MESSAGES ($(grep -c . "$dir/data/log/mail.log" 2>/dev/null || echo 0) mail log lines)"
-	fi
-	((RUN_MESG >= MESSAGES)) || fail "hikyaku run $n: the sink counted $RUN_MESG messages, want $MESSAGES"
-	[[ -z $(find "$q" -maxdepth 1 -type f -print -quit) ]] || fail "hikyaku run $n: files left in $q: $(find "$q" -maxdepth 1 -type f | head -n 5)"
-	if grep -qE '^panic: |^fatal error: |level=ERROR' "$dir/hikyaku.log"; then
-		grep -m 5 -E '^panic: |^fatal error: |level=ERROR' "$dir/hikyaku.log" >&2
-		fail "hikyaku run $n logged errors; log: $dir/hikyaku.log"
-	fi
-	cp "$dir/hikyaku.log" "$WORK/hikyaku-$n.log"
-}
+# --- b. hikyaku: hk_drain_run in bench/lib.sh -------------------------------
 
 # --- c. Postfix ------------------------------------------------------------
 
@@ -403,7 +220,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		echo "  run $r ceiling: ${RUN_SECS}s ${ceil_rates[-1]} msgs/s, $RUN_SESS sessions, cores ${RUN_BUSY}% busy" >&2
 	fi
 
-	hk_run "$r"
+	hk_drain_run "$r"
 	hk_rates+=("$(rate "$MESSAGES" "$RUN_SECS")") hk_sess+=("$RUN_SESS") hk_t99+=("$RUN_T99")
 	hk_hwm+=("$RUN_HWM") hk_cpu+=("$RUN_CPU") hk_sinkcpu+=("$RUN_SINKCPU") hk_busy+=("$RUN_BUSY")
 	echo "  run $r hikyaku: ${RUN_SECS}s ${hk_rates[-1]} msgs/s (99% gone after ${RUN_T99}s), $RUN_SESS connections," \

@@ -16,6 +16,27 @@
 #
 # hk_* keep their state in files under DIR (hikyaku.toml, hikyaku.pid,
 # hikyaku.log, data/), so a trap can clean up whatever was started.
+#
+# Delivery benchmarks (delivery.sh, campaign.sh): a Postfix smtp-sink as
+# every remote mail server, found through the fake DNS, and hikyaku
+# draining a relay queue that queuefill pre-filled. These use the globals
+# WORK (work directory, the bench binaries in WORK/bin), HK_BIN and the
+# settings named below, and call fail MESSAGE, which the sourcing script
+# defines (print it, exit 1).
+#
+#   rate N SECS / secs T0 T1 / median V...   arithmetic for the reports
+#   cpu_secs PID                   user+system CPU seconds of a process
+#   busy_ticks / busy_pct A0 T0 A1 T1   share of all cores kept busy
+#   sink_start IP PORT             smtp-sink -c into WORK/sink.out; SINK_PID
+#   sink_counts / sink_settle      "SESS MESG" of the sink / wait until still
+#   fakedns_start PORT SINK_IP DOMAINS   sink.test, d0.test … MX -> SINK_IP
+#   hk_delivery_config DIR [EXTRA] hikyaku.toml sending to the sink, from
+#       HK_PORT HK_HTTP DNS_PORT SINK_PORT HK_CONCURRENCY HK_PER_HOST HK_MPC
+#       HK_IDLE; EXTRA (TOML text) is appended
+#   metric_sum DIR NAME [REGEX] / codes_seen DIR   sums from /metrics
+#   hk_drain_run N                 queuefill MESSAGES messages of SIZE body
+#       octets over DOMAINS domains into WORK/hk, `hikyaku serve` until the
+#       queue is empty; sets RUN_*
 
 # shellcheck source=bench/postfix-ref.sh
 source "$(dirname "${BASH_SOURCE[0]}")/postfix-ref.sh"
@@ -192,4 +213,208 @@ for line in body.splitlines():
     if line.startswith(name + " "):
         print(line.split()[1])
 EOF
+}
+
+# --- delivery benchmarks: smtp-sink, fake DNS, a draining hikyaku ----------
+
+rate() { awk -v m="$1" -v s="$2" 'BEGIN { printf "%.0f\n", m / s }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+
+# cpu_secs PID: user+system CPU seconds the process has used so far.
+cpu_secs() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# busy_ticks: non-idle and total jiffies of the whole machine, for the
+# share of all cores a phase kept busy.
+busy_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+busy_pct() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.0f\n", 100 * (c - a) / (d - b) }'; }
+
+# sink_start IP PORT: a Postfix smtp-sink that accepts everything and
+# writes nothing to disk. -c: counters (sess, quit, mesg) in WORK/sink.out
+# at every session end, QUIT and final dot; backlog 1024 so no connect
+# waits on accept. Sets SINK_PID.
+sink_start() {
+	/usr/sbin/smtp-sink -u postfix -c "$1:$2" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
+	SINK_PID=$!
+	wait_port "$1" "$2" 10 || fail "smtp-sink did not start: $(cat "$WORK/sink.err")"
+}
+
+# sink_counts: "SESS MESG" as the sink last printed them.
+sink_counts() {
+	tail -c 300 "$WORK/sink.out" | tr '\r' '\n' | awk '/^sess=/ { s = $1; m = $3 } END { sub(/.*=/, "", s); sub(/.*=/, "", m); print s + 0, m + 0 }'
+}
+
+# sink_settle: the counters have stopped moving (sessions end a little
+# after the client is done: QUIT, idle connections closed).
+sink_settle() {
+	local a b i
+	a=$(sink_counts)
+	for ((i = 0; i < 50; i++)); do
+		sleep 0.2
+		b=$(sink_counts)
+		[[ $a == "$b" ]] && return 0
+		a=$b
+	done
+}
+
+# fakedns_start PORT SINK_IP DOMAINS: WORK/bin/fakedns on 127.0.0.1:PORT,
+# whose zone gives sink.test and d0.test … d<DOMAINS-1>.test the MX
+# mx.sink.test, which is SINK_IP. Sets DNS_PID.
+fakedns_start() {
+	local port=$1 ip=$2 n=$3 d
+	{
+		echo "\$TTL 3600"
+		echo 'test. IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60'
+		echo "mx.sink.test. IN A $ip"
+		echo 'sink.test. IN MX 10 mx.sink.test.'
+		for ((d = 0; d < n; d++)); do
+			echo "d$d.test. IN MX 10 mx.sink.test."
+		done
+	} >"$WORK/zone.txt"
+	"$WORK/bin/fakedns" -listen "127.0.0.1:$port" -zone "$WORK/zone.txt" >"$WORK/fakedns.log" 2>&1 &
+	DNS_PID=$!
+	wait_port 127.0.0.1 "$port" 10 || fail "fakedns did not start: $(cat "$WORK/fakedns.log")"
+}
+
+# hk_delivery_config DIR [EXTRA]: a hikyaku.toml whose delivery engine
+# sends everything to the sink through the fake DNS.
+hk_delivery_config() {
+	local dir=$1
+	mkdir -p "$dir/data"
+	cat >"$dir/hikyaku.toml" <<EOF
+# written by bench/lib.sh
+hostname = "mx.example.test"
+data_dir = "$dir/data"
+log_level = "$HK_LOG_LEVEL"
+
+[smtp]
+listen = ["127.0.0.1:$HK_PORT"]
+
+[local]
+domains = ["example.test"]
+
+[relay]
+networks = ["127.0.0.0/8"]
+
+[http]
+listen = "127.0.0.1:$HK_HTTP"
+
+[delivery]
+dns_servers = ["127.0.0.1:$DNS_PORT"]
+smtp_port = $SINK_PORT
+loop_addresses = ["127.0.0.254"]
+concurrency = $HK_CONCURRENCY
+per_host = $HK_PER_HOST
+messages_per_connection = $HK_MPC
+idle_timeout = "$HK_IDLE"
+timeout = "30s"
+dot_timeout = "30s"
+${2:-}
+EOF
+	echo "$HK_PORT" >"$dir/port"
+	echo "$HK_HTTP" >"$dir/http"
+}
+
+# metric_sum DIR NAME [REGEX]: sum of every series of NAME whose labels
+# match REGEX (python's re.search on the text inside the braces).
+metric_sum() {
+	python3 - "$(cat "$1/http")" "$2" "${3:-}" <<'EOF'
+import re, sys, urllib.request
+port, name, rx = sys.argv[1], sys.argv[2], sys.argv[3]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+body = opener.open(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+total = 0.0
+for line in body.splitlines():
+    m = re.match(r"^" + re.escape(name) + r"(\{(.*)\})? (\S+)$", line)
+    if m and re.search(rx, m.group(2) or ""):
+        total += float(m.group(3))
+print(f"{total:.0f}")
+EOF
+}
+
+# codes_seen DIR: "code=count ..." of every delivery result so far.
+codes_seen() {
+	python3 - "$(cat "$1/http")" <<'EOF'
+import collections, re, sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+body = opener.open(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+c = collections.Counter()
+for m in re.finditer(r'^hikyaku_delivery_results_total\{code="(\d+)",domain="[^"]*"\} (\S+)$', body, re.M):
+    c[m.group(1)] += float(m.group(2))
+print(" ".join(f"{k}={v:.0f}" for k, v in sorted(c.items())) or "none")
+EOF
+}
+
+queue_left() { find "$1" -maxdepth 1 -name '*.json' | wc -l; }
+queue_any() { [[ -n $(find "$1" -maxdepth 1 -name '*.json' -print -quit) ]]; }
+
+# hk_drain_run N: fill a fresh data_dir (WORK/hk) with MESSAGES messages of
+# SIZE body octets over DOMAINS domains, start hikyaku, time until the
+# relay queue is empty. Every message must come out as a 250 and the sink
+# must count them all. Sets RUN_SECS, RUN_SESS, RUN_MESG, RUN_BUSY,
+# RUN_T99 (seconds until 99% were gone), RUN_HWM (KiB), RUN_CPU (hikyaku
+# CPU s), RUN_SINKCPU, RUN_MSGSIZE (octets of one queued message).
+hk_drain_run() {
+	local n=$1 dir=$WORK/hk q s0 m0 s1 m1 t0 t1 c0 c1 k0 pid i left ok250 all limit one
+	rm -rf "$dir"
+	hk_delivery_config "$dir"
+	q=$dir/data/queue
+	"$WORK/bin/queuefill" -dir "$q" -n "$MESSAGES" -size "$SIZE" -domains "$DOMAINS" 2>>"$WORK/queuefill.log" ||
+		fail "queuefill run $n: $(tail -n 3 "$WORK/queuefill.log")"
+	left=$(queue_left "$q")
+	((left == MESSAGES)) || fail "queuefill left $left queue items, want $MESSAGES"
+	one=$(find "$q" -maxdepth 1 -name '*.eml' -print -quit)
+	RUN_MSGSIZE=$(if [[ -n $one ]]; then stat -c %s "$one"; else echo 0; fi)
+	sync
+	read -r s0 m0 < <(sink_counts)
+	k0=$(cpu_secs "$SINK_PID")
+	c0=$(busy_ticks)
+	t0=$(now)
+	echo "=== serve started $(date -u +%FT%T.%NZ)" >>"$dir/hikyaku.log"
+	"$HK_BIN" serve --config "$dir/hikyaku.toml" </dev/null >>"$dir/hikyaku.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$dir/hikyaku.pid"
+	RUN_T99=
+	limit=$((MESSAGES / 20 + 120)) # seconds: far beyond any sane rate
+	for ((i = 0; ; i++)); do
+		kill -0 "$pid" 2>/dev/null || fail "hikyaku exited during run $n; log: $dir/hikyaku.log"
+		queue_any "$q" || break
+		if ((i % 10 == 0)); then
+			left=$(queue_left "$q")
+			if [[ -z $RUN_T99 ]] && ((left * 100 <= MESSAGES)); then
+				RUN_T99=$(secs "$t0" "$(now)")
+			fi
+			if (($(date +%s) - ${t0%.*} > limit)); then
+				echo "delivery results so far: $(codes_seen "$dir")" >&2
+				fail "hikyaku run $n: $left of $MESSAGES still queued after ${limit}s; log: $dir/hikyaku.log"
+			fi
+		fi
+		sleep 0.1
+	done
+	t1=$(now)
+	c1=$(busy_ticks)
+	RUN_T99=${RUN_T99:-$(secs "$t0" "$t1")}
+	RUN_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+	RUN_CPU=$(cpu_secs "$pid")
+	ok250=$(metric_sum "$dir" hikyaku_delivery_results_total 'code="250"')
+	all=$(metric_sum "$dir" hikyaku_delivery_results_total)
+	hk_stop "$dir" # closes the pooled connections (QUIT), so the sink counts them
+	sink_settle
+	read -r s1 m1 < <(sink_counts)
+	RUN_SINKCPU=$(awk -v a="$k0" -v b="$(cpu_secs "$SINK_PID")" 'BEGIN { printf "%.2f\n", b - a }')
+	# shellcheck disable=SC2086
+	RUN_SECS=$(secs "$t0" "$t1") RUN_SESS=$((s1 - s0)) RUN_MESG=$((m1 - m0)) RUN_BUSY=$(busy_pct $c0 $c1)
+
+	if ((ok250 != MESSAGES || all != MESSAGES)); then
+		fail "hikyaku run $n: $ok250 results with code 250 and $all in all, want $MESSAGES and $MESSAGES ($(grep -c . "$dir/data/log/mail.log" 2>/dev/null || echo 0) mail log lines)"
+	fi
+	((RUN_MESG >= MESSAGES)) || fail "hikyaku run $n: the sink counted $RUN_MESG messages, want $MESSAGES"
+	[[ -z $(find "$q" -maxdepth 1 -type f -print -quit) ]] || fail "hikyaku run $n: files left in $q: $(find "$q" -maxdepth 1 -type f | head -n 5)"
+	if grep -qE '^panic: |^fatal error: |level=ERROR' "$dir/hikyaku.log"; then
+		grep -m 5 -E '^panic: |^fatal error: |level=ERROR' "$dir/hikyaku.log" >&2
+		fail "hikyaku run $n logged errors; log: $dir/hikyaku.log"
+	fi
+	cp "$dir/hikyaku.log" "$WORK/hikyaku-$n.log"
 }
