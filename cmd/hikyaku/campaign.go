@@ -15,9 +15,14 @@ import (
 // export (campaign_report.go), rules (campaign_rules.go).
 func runCampaign(args []string, stdout, stderr io.Writer) error {
 	return subcommand("campaign", args, map[string]func([]string) error{
-		"run":    func(a []string) error { return runCampaignRun(a, stdout, stderr) },
-		"worker": func(a []string) error { return runCampaignWorker(a, stdout, stderr) },
-		"rules":  func(a []string) error { return runCampaignRules(a, stdout, stderr) },
+		"run":      func(a []string) error { return runCampaignRun(a, stdout, stderr) },
+		"worker":   func(a []string) error { return runCampaignWorker(a, stdout, stderr) },
+		"rules":    func(a []string) error { return runCampaignRules(a, stdout, stderr) },
+		"list":     func(a []string) error { return runCampaignList(a, stdout, stderr) },
+		"status":   func(a []string) error { return runCampaignStatus(a, stdout, stderr) },
+		"report":   func(a []string) error { return runCampaignReport(a, stdout, stderr) },
+		"export":   func(a []string) error { return runCampaignExport(a, stdout, stderr) },
+		"suppress": func(a []string) error { return runCampaignSuppress(a, stdout, stderr) },
 	}, stderr)
 }
 

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/store"
+)
+
+// `campaign export` streams per-recipient results page by page (constant
+// memory on lists of millions); `campaign suppress` reads and edits the
+// suppression list.
+
+// exportPage is how many recipients one store read returns.
+const exportPage = 1000
+
+// exportColumns come first in TSV and CSV, then the merge fields.
+var exportColumns = []string{"row", "email", "state", "code", "enhanced", "text", "attempts", "mx_host"}
+
+// exportRecord is one recipient in the export; in JSON lines, one line.
+type exportRecord struct {
+	Row      int64             `json:"row"`
+	Email    string            `json:"email"`
+	State    store.State       `json:"state"`
+	Code     int               `json:"code,omitempty"` // the final code; absent while not final
+	Enhanced string            `json:"enhanced,omitempty"`
+	Text     string            `json:"text,omitempty"`
+	Attempts int               `json:"attempts"`
+	MXHost   string            `json:"mx_host,omitempty"` // of the latest attempt
+	Fields   map[string]string `json:"fields,omitempty"`  // merge fields
+}
+
+func (r exportRecord) cells(fields []string) []string {
+	code := ""
+	if r.Code != 0 {
+		code = strconv.Itoa(r.Code)
+	}
+	out := []string{strconv.FormatInt(r.Row, 10), r.Email, string(r.State), code, r.Enhanced, r.Text,
+		itoa(r.Attempts), r.MXHost}
+	for _, f := range fields {
+		out = append(out, r.Fields[f])
+	}
+	return out
+}
+
+// tsvEscaper keeps every value on one line and free of tabs.
+var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+
+func runCampaignExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("campaign export", "campaign export [--config FILE] [--format tsv|csv|json] [--out FILE] NAME|ID", stderr)
+	cfgPath := configFlag(fs)
+	format := fs.String("format", "tsv", `"tsv" (tab, newline, CR and backslash escaped as \t \n \r \\), "csv" (RFC 4180) or "json" (one object per line)`)
+	outPath := fs.String("out", "", "write to FILE, which appears only once complete (default standard output)")
+	ref, err := oneCampaignArgs(fs, args, "campaign export")
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "tsv", "csv", "json":
+	default:
+		return usagef(`--format must be "tsv", "csv" or "json"`)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := storeFromFlag(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := findCampaign(ctx, st, ref)
+	if err != nil {
+		return err
+	}
+	if *outPath == "" {
+		bw := bufio.NewWriterSize(stdout, 64<<10)
+		if _, err := exportRecipients(ctx, st, c.ID, *format, bw, stderr); err != nil {
+			bw.Flush()
+			return err
+		}
+		return bw.Flush()
+	}
+	// A temporary file renamed into place: FILE is whole or absent.
+	f, err := os.CreateTemp(filepath.Dir(*outPath), "."+filepath.Base(*outPath)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
+	bw := bufio.NewWriterSize(f, 64<<10)
+	n, err := exportRecipients(ctx, st, c.ID, *format, bw, stderr)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), *outPath)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stderr, "exported %d recipients of campaign %d %q to %s\n", n, c.ID, c.Name, *outPath)
+	return err
+}
+
+// exportRecipients writes every recipient of a campaign in list order and
+// returns how many. TSV and CSV columns for the merge fields are those of
+// the first page's rows (every row of one list has the same ones); a field
+// seen only later is reported once on stderr and kept only in JSON.
+func exportRecipients(ctx context.Context, st *store.Store, campaignID int64, format string, w io.Writer, stderr io.Writer) (int, error) {
+	var (
+		fields []string
+		known  map[string]bool
+		n      int
+		cw     *csv.Writer
+		enc    = json.NewEncoder(w)
+		warned bool
+	)
+	enc.SetEscapeHTML(false)
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+	}
+	write := func(cells []string) error {
+		if cw != nil {
+			return cw.Write(cells)
+		}
+		for i := range cells {
+			cells[i] = tsvEscaper.Replace(cells[i])
+		}
+		_, err := io.WriteString(w, strings.Join(cells, "\t")+"\n")
+		return err
+	}
+	for after := int64(0); ; {
+		page, err := st.Recipients(ctx, campaignID, after, exportPage)
+		if err != nil {
+			return n, err
+		}
+		if n == 0 && format != "json" {
+			fields, known = fieldNames(page)
+			if err := write(append(slices.Clone(exportColumns), headerNames(fields)...)); err != nil {
+				return n, err
+			}
+		}
+		if len(page) == 0 {
+			break
+		}
+		ids := make([]int64, len(page))
+		for i, r := range page {
+			ids[i] = r.ID
+		}
+		last, err := st.LastAttempts(ctx, ids)
+		if err != nil {
+			return n, err
+		}
+		for _, r := range page {
+			rec := exportRecord{Row: r.Row, Email: r.Email, State: r.State, Code: r.FinalCode,
+				Enhanced: r.FinalEnhanced, Text: r.FinalText, Attempts: r.Attempts,
+				MXHost: last[r.ID].MXHost, Fields: r.Fields}
+			if format == "json" {
+				err = enc.Encode(rec)
+			} else {
+				for f := range r.Fields {
+					if !known[f] && !warned {
+						warned = true
+						fmt.Fprintf(stderr, "hikyaku: warning: row %d has merge field %q, which the first %d rows have not: "+
+							"it is left out of the columns (--format json keeps every field)\n", r.Row, f, exportPage)
+					}
+				}
+				err = write(rec.cells(fields))
+			}
+			if err != nil {
+				return n, err
+			}
+			n++
+			after = r.Row
+		}
+		if cw != nil {
+			if cw.Flush(); cw.Error() != nil {
+				return n, cw.Error()
+			}
+		}
+	}
+	if cw != nil {
+		cw.Flush()
+		return n, cw.Error()
+	}
+	return n, nil
+}
+
+// fieldNames returns the merge field names of a page's rows, sorted.
+func fieldNames(page []store.Recipient) ([]string, map[string]bool) {
+	known := map[string]bool{}
+	for _, r := range page {
+		for f := range r.Fields {
+			known[f] = true
+		}
+	}
+	names := make([]string, 0, len(known))
+	for f := range known {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	return names, known
+}
+
+// headerNames are the merge fields' column names: a field named like a
+// fixed column gets a "field_" prefix so that no two columns share a name.
+func headerNames(fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f
+		for slices.Contains(exportColumns, out[i]) || slices.Contains(out[:i], out[i]) {
+			out[i] = "field_" + out[i]
+		}
+	}
+	return out
+}
+
+// suppressionJSON is one line of `campaign suppress list --json`.
+type suppressionJSON struct {
+	Address string       `json:"address"`
+	Reason  string       `json:"reason"`
+	Since   time.Time    `json:"since"`
+	Score   codes.Tenths `json:"score"`
+}
+
+func runCampaignSuppress(args []string, stdout, stderr io.Writer) error {
+	return subcommand("campaign suppress", args, map[string]func([]string) error{
+		"list": func(a []string) error { return runSuppressList(a, stdout, stderr) },
+		"add":  func(a []string) error { return runSuppressEdit("add", a, stdout, stderr) },
+		"del":  func(a []string) error { return runSuppressEdit("del", a, stdout, stderr) },
+	}, stderr)
+}
+
+func runSuppressList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("campaign suppress list", "campaign suppress list [--config FILE] [--json] [ADDR…]   (all, or only the ADDRs)", stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON lines")
+	addrs, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := storeFromFlag(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bw := bufio.NewWriter(stdout)
+	defer bw.Flush()
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	t := newTable(2)
+	show := func(ps []store.Suppression) error {
+		for _, p := range ps {
+			if *asJSON {
+				if err := enc.Encode(suppressionJSON{p.Address, p.Reason, p.Since, p.Score}); err != nil {
+					return err
+				}
+				continue
+			}
+			t.add(p.Address, clock(p.Since), p.Score.String(), p.Reason)
+		}
+		if *asJSON || len(t.rows) == 0 {
+			return nil
+		}
+		t.rows = append([][]string{{"ADDRESS", "SINCE", "SCORE", "REASON"}}, t.rows...)
+		return t.flush(bw)
+	}
+	if len(addrs) > 0 {
+		var found []store.Suppression
+		missing := 0
+		for _, a := range addrs {
+			p, ok, err := st.SuppressionOf(ctx, a)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing++
+				fmt.Fprintf(stderr, "hikyaku: %s is not on the suppression list\n", a)
+				continue
+			}
+			found = append(found, p)
+		}
+		if err := show(found); err != nil {
+			return err
+		}
+		if missing > 0 {
+			return fmt.Errorf("%d of %d addresses not on the suppression list", missing, len(addrs))
+		}
+		return nil
+	}
+	n := 0
+	for after := ""; ; {
+		page, err := st.Suppressions(ctx, after, exportPage)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := show(page); err != nil {
+			return err
+		}
+		n += len(page)
+		after = page[len(page)-1].Address
+	}
+	if !*asJSON {
+		fmt.Fprintf(bw, "%d suppressed addresses\n", n)
+	}
+	return bw.Flush()
+}
+
+func runSuppressEdit(verb string, args []string, stdout, stderr io.Writer) error {
+	usage := "campaign suppress del [--config FILE] ADDR…   (takes the addresses off the list and resets their scores)"
+	if verb == "add" {
+		usage = "campaign suppress add [--config FILE] [--reason TEXT] ADDR…"
+	}
+	fs := newFlags("campaign suppress "+verb, usage, stderr)
+	cfgPath := configFlag(fs)
+	reason := "manual"
+	if verb == "add" {
+		fs.StringVar(&reason, "reason", reason, "why the addresses are suppressed (kept with each)")
+	}
+	addrs, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 {
+		return usagef("campaign suppress %s needs at least one ADDR", verb)
+	}
+	for _, a := range addrs {
+		if i := strings.LastIndexByte(a, '@'); i <= 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
+			return usagef("%q is not a mail address (local@domain)", a)
+		}
+	}
+	ctx := context.Background()
+	st, err := storeFromFlag(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, a := range addrs {
+		if verb == "del" {
+			was, err := st.Unsuppress(ctx, a)
+			if err != nil {
+				return err
+			}
+			if was {
+				fmt.Fprintf(stdout, "%s: taken off the suppression list, score reset to 0\n", a)
+			} else {
+				fmt.Fprintf(stdout, "%s: was not on the suppression list\n", a)
+			}
+			continue
+		}
+		p, ok, err := st.SuppressionOf(ctx, a)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Fprintf(stdout, "%s: already suppressed since %s (%s)\n", a, clock(p.Since), p.Reason)
+			continue
+		}
+		if err := st.Suppress(ctx, a, reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: suppressed (%s)\n", a, reason)
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/store"
+)
+
+// `campaign report`: a campaign's results by code (with the code table's
+// text in English or Japanese), by destination domain, by MX host or in
+// time buckets.
+
+// reportWords are the labels of a report in one language; the codes'
+// meanings come from the code table, never from here.
+type reportWords struct {
+	head                               string // id, name, state, what
+	byCode, byDomain, byMX, byTime     string // what, for head
+	code, count, share, meaning, total string
+	domain, mx, time, recipients       string
+	attempts, delivered, codes, none   string
+	notFinal, skipped, suppressedBy    string
+	legend                             string
+}
+
+var reportLang = map[string]reportWords{
+	"en": {
+		head:   "campaign %d %q (%s): %s\n",
+		byCode: "%d final results by code", byDomain: "final results by destination domain",
+		byMX: "attempts by MX host", byTime: "attempts per %s",
+		code: "CODE", count: "COUNT", share: "SHARE", meaning: "MEANING", total: "total",
+		domain: "DOMAIN", mx: "MX HOST", time: "TIME", recipients: "RECIPIENTS",
+		attempts: "ATTEMPTS", delivered: "DELIVERED", codes: "CODES", none: "(none)",
+		notFinal:     "not final yet: %d pending, %d claimed\n",
+		skipped:      "not sent, address already suppressed: %d\n",
+		suppressedBy: "suppressed by this campaign's results: %d addresses\n",
+		legend:       "codes:",
+	},
+	"ja": {
+		head:   "キャンペーン %d「%s」(%s): %s\n",
+		byCode: "コード別の最終結果 %d 件", byDomain: "宛先ドメイン別の最終結果",
+		byMX: "MXホスト別の配信試行", byTime: "%s ごとの配信試行",
+		code: "コード", count: "件数", share: "割合", meaning: "説明", total: "合計",
+		domain: "ドメイン", mx: "MXホスト", time: "時刻", recipients: "宛先数",
+		attempts: "試行数", delivered: "配信成功", codes: "コード別件数", none: "(なし)",
+		notFinal:     "未完了: 待機中 %d 件、処理中 %d 件\n",
+		skipped:      "配信停止リストにあるため送信せず: %d 件\n",
+		suppressedBy: "このキャンペーンの結果で配信停止になったアドレス: %d 件\n",
+		legend:       "コードの意味:",
+	},
+}
+
+// reportJSON is `campaign report --json`; Rows holds codeRow or groupRow
+// values as --by says.
+type reportJSON struct {
+	Campaign     campaignRef `json:"campaign"`
+	By           string      `json:"by"`
+	Bucket       string      `json:"bucket,omitempty"`
+	Total        int         `json:"total"`
+	Rows         any         `json:"rows"`
+	Pending      *int        `json:"pending,omitempty"`
+	Claimed      *int        `json:"claimed,omitempty"`
+	Skipped      *int        `json:"skipped_suppressed,omitempty"`
+	SuppressedBy *int        `json:"suppressed_by_campaign,omitempty"`
+}
+
+type codeRow struct {
+	Code  int     `json:"code"`
+	Count int     `json:"count"`
+	Share float64 `json:"share"` // of the final results, 0…1
+	Class string  `json:"class"`
+	EN    string  `json:"en"`
+	JA    string  `json:"ja"`
+}
+
+type groupRow struct {
+	Key       *string        `json:"key,omitempty"`   // domain or MX host ("" when none); absent for --by time
+	Start     *time.Time     `json:"start,omitempty"` // --by time
+	Count     int            `json:"count"`
+	Delivered int            `json:"delivered"`
+	Codes     map[string]int `json:"codes"`
+	codes     map[int]int
+}
+
+func runCampaignReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("campaign report", "campaign report [--config FILE] [--lang en|ja] [--by code|domain|mx|time] [--bucket 1m] [--json] NAME|ID", stderr)
+	cfgPath := configFlag(fs)
+	lang := fs.String("lang", "en", `language of the labels and of the codes' meanings: "en" or "ja"`)
+	by := fs.String("by", "code", `"code" (final results), "domain" (final results per destination domain), "mx" (attempts per MX host) or "time" (attempts per --bucket)`)
+	bucketText := fs.String("bucket", "1m", "width of a time bucket for --by time (30s, 1m, 1h…)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	ref, err := oneCampaignArgs(fs, args, "campaign report")
+	if err != nil {
+		return err
+	}
+	w, ok := reportLang[*lang]
+	if !ok {
+		return usagef(`--lang must be "en" or "ja"`)
+	}
+	bucket, err := time.ParseDuration(*bucketText)
+	if err != nil || bucket < time.Millisecond {
+		return usagef("--bucket %q: want a duration of at least 1ms such as 1m", *bucketText)
+	}
+	switch *by {
+	case "code", "domain", "mx", "time":
+	default:
+		return usagef(`--by must be "code", "domain", "mx" or "time"`)
+	}
+	ctx := context.Background()
+	st, err := storeFromFlag(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := findCampaign(ctx, st, ref)
+	if err != nil {
+		return err
+	}
+	out := reportJSON{Campaign: refOf(c), By: *by}
+	var groups []*groupRow
+	switch *by {
+	case "code":
+		return reportByCode(ctx, st, c, *lang, w, *asJSON, stdout)
+	case "domain":
+		var cs []store.Count
+		if cs, err = st.CountsByDomain(ctx, c.ID); err == nil {
+			groups = groupCounts(cs)
+		}
+	case "mx":
+		var cs []store.Count
+		if cs, err = st.CountsByMX(ctx, c.ID); err == nil {
+			groups = groupCounts(cs)
+		}
+	case "time":
+		out.Bucket = *bucketText
+		var bs []store.Bucket
+		if bs, err = st.Timeline(ctx, c.ID, bucket); err == nil {
+			groups = groupBuckets(bs)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		out.Total += g.Count
+	}
+	if *asJSON {
+		out.Rows = groups
+		return writeJSON(stdout, out)
+	}
+	what, first, count := w.byDomain, w.domain, w.recipients
+	switch *by {
+	case "mx":
+		what, first, count = w.byMX, w.mx, w.attempts
+	case "time":
+		what, first, count = fmt.Sprintf(w.byTime, *bucketText), w.time, w.attempts
+	}
+	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, what)
+	t := newTable(1, 2)
+	t.add(first, count, w.delivered, w.codes)
+	all := map[int]int{}
+	for _, g := range groups {
+		key := w.none
+		if g.Start != nil {
+			key = clock(*g.Start)
+		} else if *g.Key != "" {
+			key = *g.Key
+		}
+		t.add(key, itoa(g.Count), itoa(g.Delivered), codeList(g.codes))
+		for code, n := range g.codes {
+			all[code] += n
+		}
+	}
+	t.add(w.total, itoa(out.Total), "", codeList(all))
+	if err := t.flush(stdout); err != nil {
+		return err
+	}
+	return writeLegend(stdout, all, *lang, w)
+}
+
+// reportByCode prints every final code with its count, share and meaning.
+func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang string, w reportWords, asJSON bool, stdout io.Writer) error {
+	finals, err := st.Counts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	prog, err := st.Progress(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	supBy, err := st.SuppressedBy(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	total := sum(finals)
+	keys := make([]int, 0, len(finals))
+	for code := range finals {
+		keys = append(keys, code)
+	}
+	slices.Sort(keys)
+	rows := make([]codeRow, len(keys))
+	for i, code := range keys {
+		d := describe(code)
+		rows[i] = codeRow{Code: code, Count: finals[code], Share: percent(finals[code], total) / 100,
+			Class: classOf(code), EN: d.EN, JA: d.JA}
+	}
+	pending, claimed, skipped := prog[store.StatePending], prog[store.StateClaimed], prog[store.StateSuppressed]
+	if asJSON {
+		return writeJSON(stdout, reportJSON{Campaign: refOf(c), By: "code", Total: total, Rows: rows,
+			Pending: &pending, Claimed: &claimed, Skipped: &skipped, SuppressedBy: &supBy})
+	}
+	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, fmt.Sprintf(w.byCode, total))
+	t := newTable(1, 2)
+	t.add(w.code, w.count, w.share, w.meaning)
+	for _, r := range rows {
+		t.add(strconv.Itoa(r.Code), itoa(r.Count), pct(r.Count, total), meaning(r.Code, lang))
+	}
+	t.add(w.total, itoa(total), pct(total, total), "")
+	if err := t.flush(stdout); err != nil {
+		return err
+	}
+	if pending+claimed > 0 {
+		fmt.Fprintf(stdout, w.notFinal, pending, claimed)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(stdout, w.skipped, skipped)
+	}
+	_, err = fmt.Fprintf(stdout, w.suppressedBy, supBy)
+	return err
+}
+
+// writeLegend prints the meaning of every code a grouped report showed.
+func writeLegend(stdout io.Writer, all map[int]int, lang string, w reportWords) error {
+	if len(all) == 0 {
+		return nil
+	}
+	keys := make([]int, 0, len(all))
+	for code := range all {
+		keys = append(keys, code)
+	}
+	slices.Sort(keys)
+	fmt.Fprintln(stdout, w.legend)
+	t := newTable(0)
+	for _, code := range keys {
+		t.add("  "+strconv.Itoa(code), meaning(code, lang))
+	}
+	return t.flush(stdout)
+}
+
+// groupCounts gathers per-key counts into one row per key, the largest
+// first.
+func groupCounts(cs []store.Count) []*groupRow {
+	var out []*groupRow
+	index := map[string]*groupRow{}
+	for _, c := range cs {
+		g := index[c.Key]
+		if g == nil {
+			g = newGroup()
+			key := c.Key
+			g.Key = &key
+			index[c.Key] = g
+			out = append(out, g)
+		}
+		g.addCode(c.Code, c.N)
+	}
+	slices.SortStableFunc(out, func(a, b *groupRow) int { return b.Count - a.Count })
+	return out
+}
+
+// groupBuckets gathers a timeline into one row per bucket, oldest first.
+func groupBuckets(bs []store.Bucket) []*groupRow {
+	var out []*groupRow
+	for _, b := range bs {
+		if len(out) == 0 || !out[len(out)-1].Start.Equal(b.Start) {
+			g := newGroup()
+			start := b.Start
+			g.Start = &start
+			out = append(out, g)
+		}
+		out[len(out)-1].addCode(b.Code, b.N)
+	}
+	return out
+}
+
+func newGroup() *groupRow { return &groupRow{Codes: map[string]int{}, codes: map[int]int{}} }
+
+func (g *groupRow) addCode(code, n int) {
+	g.codes[code] += n
+	g.Codes[strconv.Itoa(code)] += n
+	g.Count += n
+	if classOf(code) == "delivered" {
+		g.Delivered += n
+	}
+}
