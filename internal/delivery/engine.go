@@ -72,6 +72,7 @@ type Message struct {
 	EightBit   bool
 	EnvID      string
 	Ret        string
+	BeforeDot  func() error // see smtpclient.Message.BeforeDot
 }
 
 // Engine delivers messages to remote mail servers.
@@ -252,7 +253,7 @@ func (e *Engine) tryHost(ctx context.Context, m Message, data []byte, domain, ho
 		return pending, r, connectFailed
 	}
 	for len(pending) > 0 {
-		msg := smtpclient.Message{From: m.From, Data: data, SMTPUTF8: m.SMTPUTF8, EightBit: m.EightBit, EnvID: m.EnvID, Ret: m.Ret}
+		msg := smtpclient.Message{From: m.From, Data: data, SMTPUTF8: m.SMTPUTF8, EightBit: m.EightBit, EnvID: m.EnvID, Ret: m.Ret, BeforeDot: m.BeforeDot}
 		for _, i := range pending {
 			r := m.Recipients[i]
 			msg.Recipients = append(msg.Recipients, smtpclient.Recipient{Addr: r.Addr, Notify: r.Notify, ORCPT: r.ORCPT})

@@ -32,6 +32,14 @@ type Message struct {
 	SMTPUTF8   bool   // the envelope or the header needs SMTPUTF8 (RFC 6531)
 	EightBit   bool   // BODY=8BITMIME (RFC 6152)
 	EnvID, Ret string // DSN ENVID and RET (FULL or HDRS), sent when the peer offers DSN
+	// BeforeDot, when set, is called after the content is written and
+	// before the final dot: the last moment the message can still be
+	// withdrawn. A campaign records there, durably, that the outcome is
+	// about to be out of its hands, so that a crash after it is not
+	// taken for a message never sent. An error closes the connection
+	// without the dot (the peer discards the message) and fails the
+	// transaction with a transient 602.
+	BeforeDot func() error
 }
 
 // pipelineGroup bounds how many commands go in one write. RFC 2920 §3.1
@@ -185,7 +193,7 @@ func (c *Client) transaction(m Message, rcpts []int, res []outcome.Result) *Erro
 				}
 				return false, nil
 			}
-			final, err := c.sendContent(m.Data, len(accepted) == 0)
+			final, err := c.sendContent(m.Data, len(accepted) == 0, m.BeforeDot)
 			if err != nil {
 				return false, err
 			}
@@ -311,11 +319,11 @@ func (c *Client) rcptLine(m Message, r Recipient) string {
 // the final reply. empty says no recipient was accepted though DATA got
 // 354 (a server breaking RFC 2920 §3.1): the empty message is ended at
 // once and its reply is ignored.
-func (c *Client) sendContent(data []byte, empty bool) (reply, *Error) {
+func (c *Client) sendContent(data []byte, empty bool, beforeDot func() error) (reply, *Error) {
 	if empty {
-		data = nil
+		data, beforeDot = nil, nil
 	}
-	if err := c.writeContent(data); err != nil {
+	if err := c.writeContent(data, beforeDot); err != nil {
 		return reply{}, err
 	}
 	r, err := c.readReplyFor(command{phase: codes.PhaseDot, line: ".", timeout: c.t.Dot})
@@ -330,8 +338,9 @@ func (c *Client) sendContent(data []byte, empty bool) (reply, *Error) {
 // with one (RFC 5321 §4.5.2), a CRLF added when data does not end in one,
 // then ".\r\n". Each write gets the Block timeout. The final dot rides in
 // the last write; when that write fails, the count of octets taken tells
-// content (664/684) from the dot (665/685).
-func (c *Client) writeContent(data []byte) *Error {
+// content (664/684) from the dot (665/685). With beforeDot, the dot goes
+// in a write of its own after it.
+func (c *Client) writeContent(data []byte, beforeDot func() error) *Error {
 	buf := c.out[:0]
 	flush := func(dotAt int) *Error {
 		c.setDeadline(c.t.Block, true)
@@ -370,6 +379,16 @@ func (c *Client) writeContent(data []byte) *Error {
 	}
 	if needCRLF {
 		buf = append(buf, '\r', '\n')
+	}
+	if beforeDot != nil {
+		if err := flush(-1); err != nil {
+			return err
+		}
+		if err := beforeDot(); err != nil {
+			c.broken = true
+			c.conn.Close()
+			return &Error{Result: c.own(602, "connection closed before the final dot: "+err.Error())}
+		}
 	}
 	dotAt := len(buf)
 	buf = append(buf, '.', '\r', '\n')

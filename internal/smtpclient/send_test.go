@@ -535,3 +535,39 @@ func TestContextDeadlineInDial(t *testing.T) {
 		t.Errorf("text %q", e.Result.Text)
 	}
 }
+
+// BeforeDot runs once the content is out and before the final dot: the
+// message is delivered when it says yes, and when it fails the connection
+// closes without the dot, the peer keeps nothing and the result is a
+// transient 602.
+func TestBeforeDot(t *testing.T) {
+	p, err := peertest.Start(peertest.Script{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	calls := 0
+	c := dialPeer(t, p)
+	res, err := c.Send(context.Background(), Message{From: "a@b.test", Recipients: rcpts("x@y.test"), Data: []byte("Subject: s\r\n\r\nbody\r\n"),
+		BeforeDot: func() error {
+			calls++
+			if n := len(p.Messages()); n != 0 {
+				t.Errorf("the peer had %d messages before the dot", n)
+			}
+			return nil
+		}})
+	if err != nil || res[0].Code != 250 || calls != 1 || len(p.Messages()) != 1 {
+		t.Fatalf("yes: %v %v, %d calls, %d messages", res, err, calls, len(p.Messages()))
+	}
+	c.Quit()
+	c2 := dialPeer(t, p)
+	res, err = c2.Send(context.Background(), Message{From: "a@b.test", Recipients: rcpts("z@y.test"), Data: []byte("Subject: s\r\n\r\nbody\r\n"),
+		BeforeDot: func() error { return fmt.Errorf("store down") }})
+	if err == nil || res[0].Code != 602 || !res[0].Transient() || !strings.Contains(res[0].Text, "store down") {
+		t.Fatalf("no: %v %v", res, err)
+	}
+	waitIdle(t, p)
+	if n := len(p.Messages()); n != 1 {
+		t.Errorf("the peer kept %d messages, want 1 (the withdrawn one discarded)", n)
+	}
+}
