@@ -64,6 +64,9 @@ type Recipient struct {
 	FinalEnhanced string
 	FinalText     string
 	Attempts      int
+	// DotAt is set while an attempt's final dot is out without a recorded
+	// reply (MarkDot); zero otherwise.
+	DotAt time.Time
 }
 
 // addrKey is the form scores and suppressions are keyed by: the whole
@@ -233,20 +236,24 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 }
 
 const recipientCols = `id, campaign_id, row_no, email, fields, state, owner, lease_until,
-	final_code, final_enhanced, final_text, attempts`
+	final_code, final_enhanced, final_text, attempts, dot_at`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 	var (
 		r      Recipient
 		fields string
 		lease  int64
+		dot    int64
 	)
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Row, &r.Email, &fields, &r.State, &r.Owner, &lease,
-		&r.FinalCode, &r.FinalEnhanced, &r.FinalText, &r.Attempts)
+		&r.FinalCode, &r.FinalEnhanced, &r.FinalText, &r.Attempts, &dot)
 	if err != nil {
 		return r, err
 	}
 	r.LeaseUntil = fromMS(lease)
+	if dot != 0 {
+		r.DotAt = fromMS(dot)
+	}
 	if fields != "{}" && fields != "" {
 		if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
 			return r, fmt.Errorf("recipient %d: merge fields: %w", r.ID, err)

@@ -80,7 +80,7 @@ var mysqlDialect = &dialect{
 	retryable:       func(err error) bool { return mysqlErrno(err) == 1213 }, // ER_LOCK_DEADLOCK
 	ignorableDDL: func(err error) bool {
 		n := mysqlErrno(err)
-		return n == 1050 || n == 1061 // table exists, duplicate key name
+		return n == 1050 || n == 1060 || n == 1061 // table exists, duplicate column name, duplicate key name
 	},
 }
 

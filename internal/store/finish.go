@@ -25,7 +25,7 @@ type Attempt struct {
 }
 
 // RecordAttempt records attempts and counts them on their recipients, all
-// in one transaction. An unknown recipient gives ErrNotFound and records
+// in one transaction; a recorded attempt clears its recipient's MarkDot. An unknown recipient gives ErrNotFound and records
 // nothing.
 func (s *Store) RecordAttempt(ctx context.Context, as ...Attempt) error {
 	return s.update(ctx, nil, func(tx *sql.Tx) error {
@@ -88,7 +88,7 @@ func (s *Store) recordChunk(ctx context.Context, tx *sql.Tx, as []Attempt, now t
 		byTimes[times[id]] = append(byTimes[times[id]], id)
 	}
 	for n, ids := range byTimes {
-		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET attempts = attempts + ? WHERE id IN (`+
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET attempts = attempts + ?, dot_at = 0 WHERE id IN (`+
 			placeholders(len(ids))+`)`, append([]any{n}, int64Args(ids)...)...); err != nil {
 			return err
 		}

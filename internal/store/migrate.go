@@ -77,6 +77,13 @@ var migrations = [][]string{
 			since BIGINT NOT NULL
 		)`,
 	},
+	{
+		// When the final dot of the recipient's current attempt was about
+		// to go out (0: not now). A recipient claimed again with this set
+		// was left by a run that died waiting for the reply: it may have
+		// been delivered, and is not sent again.
+		`ALTER TABLE recipients ADD COLUMN dot_at BIGINT NOT NULL DEFAULT 0`,
+	},
 }
 
 // migrate brings the schema to len(migrations). Each version is applied in

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/outcome"
+
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
@@ -270,5 +272,54 @@ func TestFinishBatchOrder(t *testing.T) {
 				t.Error("a 550 in the last statement did not suppress")
 			}
 		})
+	})
+}
+
+// MarkDot survives a release and a new claim; the attempt's record clears
+// it. Commit writes dots, attempts and finals together.
+func TestMarkDotAndCommit(t *testing.T) {
+	forEngines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openT(t, dsn, Options{})
+		id, err := s.CreateCampaign(ctx, Campaign{Name: "dots"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddRecipients(ctx, id, []Recipient{{Row: 1, Email: "a@x.test"}, {Row: 2, Email: "b@x.test"}}); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Claim(ctx, id, "w1", 2, time.Minute)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("claim: %v %v", rs, err)
+		}
+		if err := s.MarkDot(ctx, rs[0].ID, rs[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		// b's reply is recorded (a 451), a's is not: w1 dies.
+		if _, err := s.Commit(ctx, Batch{Attempts: []Attempt{{RecipientID: rs[1].ID, Result: outcome.Result{Code: 451}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Release(ctx, id, "w1"); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Claim(ctx, id, "w2", 2, time.Minute)
+		if err != nil || len(again) != 2 {
+			t.Fatalf("claim again: %v %v", again, err)
+		}
+		if again[0].DotAt.IsZero() || !again[1].DotAt.IsZero() || again[1].Attempts != 1 {
+			t.Errorf("a: dot %v; b: dot %v attempts %d; want a marked, b cleared by its attempt", again[0].DotAt, again[1].DotAt, again[1].Attempts)
+		}
+		n, err := s.Commit(ctx, Batch{
+			Attempts: []Attempt{{RecipientID: again[1].ID, Result: outcome.Result{Code: 250}}},
+			Finals: []Final{{RecipientID: again[0].ID, Result: outcome.Result{Code: 625, MaybeDelivered: true}},
+				{RecipientID: again[1].ID, Result: outcome.Result{Code: 250}}},
+		})
+		if err != nil || n != 2 {
+			t.Fatalf("commit: %d %v", n, err)
+		}
+		prog, _ := s.Progress(ctx, id)
+		if prog[StateSent] != 1 || prog[StateFailed] != 1 {
+			t.Errorf("progress %v", prog)
+		}
 	})
 }
