@@ -47,6 +47,11 @@ type Options struct {
 	Weights     map[int]codes.Tenths
 	StopWindow  int // results the -11 check looks at; 0: never stop
 	StopPercent int // share of them, in percent, that stops the run (50)
+	// ResendInDoubt sends again to a recipient left in doubt by a crash
+	// between its final dot and the recording of the reply (at least
+	// once: a possible second copy) instead of ending it as 625 (at most
+	// once: possibly never delivered).
+	ResendInDoubt bool
 	// StoreRetry is how long a failing store (-102) is retried, the run
 	// paused, before the run stops resumably (5m).
 	StoreRetry time.Duration
@@ -96,9 +101,11 @@ type job struct {
 	timer *time.Timer
 }
 
-// record is one attempt (and maybe the final outcome) waiting for the
-// group commit; done gets the commit's error.
+// record is what one sender waits on the group commit for: a final dot
+// about to go out, or an attempt and maybe the final outcome; done gets
+// the commit's error.
 type record struct {
+	dot     int64
 	attempt *store.Attempt
 	final   *store.Final
 	done    chan error
@@ -397,6 +404,19 @@ func (r *Runner) sender(ctx context.Context) {
 // attempt makes one attempt at j and records it: final, or a retry later.
 func (r *Runner) attempt(ctx context.Context, j *job) {
 	now := r.opt.Now()
+	if !j.rc.DotAt.IsZero() && !r.opt.ResendInDoubt {
+		// A run died between sending this recipient's final dot and
+		// recording the reply: the peer has most likely taken it, so it
+		// is not sent again (at most once, as delivery.resend_after_dot_loss
+		// = false does for the relay queue). Most likely, not surely: a
+		// kill -9 during the mark's own commit leaves the mark on disk and
+		// the dot unsent.
+		res := outcome.Own(625, "possibly delivered: an earlier run stopped after the final dot went out at "+
+			j.rc.DotAt.UTC().Format(time.RFC3339)+", before the reply was recorded")
+		res.MaybeDelivered = true
+		r.finish(j, nil, res)
+		return
+	}
 	if !now.Before(r.dead) {
 		r.finish(j, nil, expired(j.last))
 		return
@@ -416,6 +436,9 @@ func (r *Runner) attempt(ctx context.Context, j *job) {
 	msg := delivery.Message{
 		ID: fmt.Sprintf("%s.%d.%d", r.c.Name, rc.Row, rc.Attempts+1), From: out.ReturnPath,
 		Recipients: []delivery.Recipient{{Addr: rc.Email}}, Data: out.Data, SMTPUTF8: out.SMTPUTF8,
+		// Durably noted before the dot, so that a crash while the reply is
+		// awaited cannot lead to a second copy.
+		BeforeDot: func() error { return r.commit(record{dot: rc.ID}) },
 	}
 	start := r.opt.Now()
 	// An interrupt lets the delivery under way finish (its timeouts bound
@@ -502,8 +525,8 @@ func (r *Runner) commit(rec record) error {
 }
 
 // writer is the group commit: whatever records are waiting go to the
-// store in one RecordAttempt and one FinishBatch, so that a hundred
-// senders cost two transactions, not two hundred.
+// store in one transaction, so that a hundred senders cost one disk sync,
+// not a hundred.
 func (r *Runner) writer() {
 	ctx := context.Background() // finish what was sent, even when stopping
 	for first := range r.records {
@@ -520,31 +543,22 @@ func (r *Runner) writer() {
 				break more
 			}
 		}
-		var atts []store.Attempt
-		var fins []store.Final
+		var b store.Batch
 		for _, rec := range recs {
+			if rec.dot != 0 {
+				b.Dots = append(b.Dots, rec.dot)
+			}
 			if rec.attempt != nil {
-				atts = append(atts, *rec.attempt)
+				b.Attempts = append(b.Attempts, *rec.attempt)
 			}
 			if rec.final != nil {
-				fins = append(fins, *rec.final)
+				b.Finals = append(b.Finals, *rec.final)
 			}
 		}
-		err := r.retryStore(ctx, "record attempts", func() error {
-			if len(atts) == 0 {
-				return nil
-			}
-			return r.opt.Store.RecordAttempt(ctx, atts...)
+		err := r.retryStore(ctx, "commit", func() error {
+			_, err := r.opt.Store.Commit(ctx, b)
+			return err
 		})
-		if err == nil {
-			err = r.retryStore(ctx, "finish recipients", func() error {
-				if len(fins) == 0 {
-					return nil
-				}
-				_, err := r.opt.Store.FinishBatch(ctx, fins)
-				return err
-			})
-		}
 		if err != nil {
 			r.stop(err)
 		}

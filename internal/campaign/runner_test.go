@@ -355,3 +355,41 @@ func TestInterruptAndResume(t *testing.T) {
 		}
 	})
 }
+
+// A recipient whose final dot went out when its run died is in doubt:
+// ended as 625 without a second copy, or sent again with ResendInDoubt.
+func TestInDoubtAfterCrash(t *testing.T) {
+	for _, resend := range []bool{false, true} {
+		t.Run(fmt.Sprint("resend=", resend), func(t *testing.T) {
+			w := newWorld(t, nil)
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "status.db")
+			st, c, spec := setup(t, dsn, []string{"a@ok.test\tA", "b@ok.test\tB"}, time.Hour)
+			ctx := context.Background()
+			rs, err := st.Claim(ctx, c.ID, "dead", 1, time.Millisecond)
+			if err != nil || len(rs) != 1 {
+				t.Fatal(rs, err)
+			}
+			if err := st.MarkDot(ctx, rs[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Millisecond) // the dead worker's lease runs out
+			r := runner(t, st, c, spec, w.engine(t), func(o *Options) { o.ResendInDoubt = resend })
+			if err := r.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := finals(t, st, c)
+			dl := w.delivered()
+			if resend {
+				if got["a@ok.test"].FinalCode != 250 || dl["a@ok.test"] != 1 {
+					t.Errorf("resent: %+v, %d copies", got["a@ok.test"], dl["a@ok.test"])
+				}
+			} else if a := got["a@ok.test"]; a.FinalCode != 625 || a.State != store.StateFailed || dl["a@ok.test"] != 0 ||
+				!strings.Contains(a.FinalText, "possibly delivered") {
+				t.Errorf("in doubt: %+v, %d copies; want 625 possibly delivered and nothing sent", a, dl["a@ok.test"])
+			}
+			if got["b@ok.test"].FinalCode != 250 {
+				t.Errorf("b: %+v", got["b@ok.test"])
+			}
+		})
+	}
+}

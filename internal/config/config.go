@@ -181,6 +181,7 @@ type Campaign struct {
 	ListUnsubscribeMailto string   `toml:"list_unsubscribe_mailto"`
 	Charset               string   `toml:"charset"`
 	MobileISO2022JP       bool     `toml:"mobile_iso2022jp"`
+	ResendInDoubt         bool     `toml:"resend_in_doubt"`
 }
 
 // Size is a byte count written as a number or with a unit ("25MiB", "10MB").
