@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/store"
@@ -31,10 +32,12 @@ func runCampaign(args []string, stdout, stderr io.Writer) error {
 func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	dsn := cfg.Store.DSN
 	if dsn == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		dsn = "sqlite:" + filepath.Join(cfg.DataDir, store.DefaultFile)
+	}
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, &store.Error{Code: store.CodeInit, Err: err}
 		}
-		dsn = "sqlite:" + filepath.Join(cfg.DataDir, store.DefaultFile)
 	}
 	return store.Open(ctx, dsn, store.Options{Threshold: cfg.CampaignThreshold()})
 }
