@@ -176,4 +176,3 @@ func TestDatabaseGoneStopsResumably(t *testing.T) {
 	// doubt (625), never sent twice.
 	t.Logf("%d recipients left in doubt by the outage", doubt)
 }
-
