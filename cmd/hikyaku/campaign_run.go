@@ -33,11 +33,11 @@ func runCampaignRun(args []string, stdout, stderr io.Writer) error {
 	tmplPath := fs.String("template", "", "the message: an RFC 5322 file with {{.field}} merge fields")
 	images := fs.String("images", "", "folder of the inline images the HTML part names")
 	from := fs.String("from", "", "From header (and return path, without VERP); default: the template's From")
-	rate := fs.Int("rate", -1, "messages per second from this process (default campaign.rate; 0: no limit)")
+	rate := fs.Int("rate", -1, "messages per second from this process; 0: no limit; -1: campaign.rate")
 	lifetime := fs.Duration("lifetime", 0, "how long transient failures are retried (default campaign.lifetime)")
 	name := fs.String("name", "", "campaign name (default: the list's name and the template's hash); the same name resumes")
 	dryRun := fs.Bool("dry-run", false, "compose every message, send nothing, store nothing")
-	loadOnly := fs.Bool("load-only", false, "create the campaign and load the list, send nothing (for `campaign worker` nodes)")
+	loadOnly := fs.Bool("load-only", false, "create the campaign and load the list, send nothing (the sending is left to campaign worker processes)")
 	owner := fs.String("owner", "", "name of this process's claims (default run@HOST/NAME)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	if err := parseFlags(fs, args); err != nil {
