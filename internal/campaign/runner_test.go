@@ -195,7 +195,7 @@ func TestCampaignOutcomes(t *testing.T) {
 			"a@ok.test\tAlice", "b@ok.test\tBob", "unknown@ok.test\tU", "full@ok.test\tF",
 			"disabled@ok.test\tD", "later@ok.test\tL", "c@cut.test\tC", "x@nullmx.test\tN",
 			"x@nxdomain.test\tX", "x@refused.test\tR", "not-an-address\tZ", "blocked@ok.test\tB",
-			"y@blocks.test\tY", "too\tmany\tcolumns",
+			"y@blocks.test\tY", "too\tmany\tcolumns", "taro..yamada@ok.test\tT", "hanako.@ok.test\tH",
 		}
 		st, c, spec := setup(t, dsn, rows, 1500*time.Millisecond)
 		ctx := context.Background()
@@ -227,6 +227,8 @@ func TestCampaignOutcomes(t *testing.T) {
 			{"not-an-address", store.StateInvalid, 800, "5.1.3", "malformed address: never sent"},
 			{"blocked@ok.test", store.StateSuppressed, 0, "", "on the suppression list: never sent"},
 			{"y@blocks.test", store.StateFailed, 606, "", "a refusal at MAIL blames the sender: retried, not counted as 554"},
+			{"taro..yamada@ok.test", store.StateSent, 250, "", "a Japanese carrier local part breaking dot-atom is a real mailbox, sent as it is"},
+			{"hanako.@ok.test", store.StateSent, 250, "", "likewise a trailing dot"},
 		} {
 			g, ok := got[tc.email]
 			if !ok {
@@ -259,7 +261,7 @@ func TestCampaignOutcomes(t *testing.T) {
 		// Every delivered recipient got exactly one copy, with its own
 		// VERP return path and merged text.
 		dl := w.delivered()
-		for _, a := range []string{"a@ok.test", "b@ok.test", "c@cut.test"} {
+		for _, a := range []string{"a@ok.test", "b@ok.test", "c@cut.test", "taro..yamada@ok.test", "hanako.@ok.test"} {
 			if dl[a] != 1 {
 				t.Errorf("%s received %d copies, want 1", a, dl[a])
 			}
