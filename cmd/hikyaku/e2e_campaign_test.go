@@ -91,8 +91,8 @@ func (w *campaignWorld) delivered() map[string]int {
 	return n
 }
 
-// sentInStore is the set of recipients whose 250 the store holds.
-func (w *campaignWorld) sentInStore() map[string]bool {
+// stored returns campaign spring's recipients as the store holds them.
+func (w *campaignWorld) stored() []store.Recipient {
 	w.t.Helper()
 	st, err := store.Open(context.Background(), w.dsn, store.Options{})
 	if err != nil {
@@ -103,22 +103,22 @@ func (w *campaignWorld) sentInStore() map[string]bool {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	out := map[string]bool{}
-	for after := int64(0); ; {
-		rs, err := st.Recipients(context.Background(), c.ID, after, 500)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if len(rs) == 0 {
-			return out
-		}
-		for _, r := range rs {
-			if r.State == store.StateSent {
-				out[r.Email] = true
-			}
-		}
-		after = rs[len(rs)-1].Row
+	rs, err := st.Recipients(context.Background(), c.ID, 0, 1<<20)
+	if err != nil {
+		w.t.Fatal(err)
 	}
+	return rs
+}
+
+// sentInStore is the set of recipients whose 250 the store holds.
+func (w *campaignWorld) sentInStore() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range w.stored() {
+		if r.State == store.StateSent {
+			out[r.Email] = true
+		}
+	}
+	return out
 }
 
 // waitDelivered waits until the peer has at least n messages.
@@ -148,21 +148,8 @@ func (w *campaignWorld) snapshot() snapshot {
 // kill came between their final dot and the recording of its reply).
 func (w *campaignWorld) inDoubt() map[string]bool {
 	w.t.Helper()
-	st, err := store.Open(context.Background(), w.dsn, store.Options{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.CampaignByName(context.Background(), "spring")
-	if err != nil {
-		w.t.Fatal(err)
-	}
 	out := map[string]bool{}
-	rs, err := st.Recipients(context.Background(), c.ID, 0, 1<<20)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, r := range rs {
+	for _, r := range w.stored() {
 		switch {
 		case r.State == store.StateSent:
 		case r.FinalCode == 625:

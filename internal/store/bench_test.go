@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/store/storetest"
 )
 
 // BenchmarkFinish measures status writes per second: one final outcome per
@@ -14,10 +16,10 @@ import (
 // "attempt+batch100" also records each recipient's attempt, in a batch of
 // its own: the whole status cost of one delivered recipient.
 func BenchmarkFinish(b *testing.B) {
-	for _, e := range engines() {
-		b.Run(e.name+"/single", func(b *testing.B) { benchFinish(b, e.fresh(b), 1, false) })
-		b.Run(e.name+"/batch100", func(b *testing.B) { benchFinish(b, e.fresh(b), 100, false) })
-		b.Run(e.name+"/attempt+batch100", func(b *testing.B) { benchFinish(b, e.fresh(b), 100, true) })
+	for _, e := range storetest.Engines() {
+		b.Run(e.Name+"/single", func(b *testing.B) { benchFinish(b, e.Fresh(b), 1, false) })
+		b.Run(e.Name+"/batch100", func(b *testing.B) { benchFinish(b, e.Fresh(b), 100, false) })
+		b.Run(e.Name+"/attempt+batch100", func(b *testing.B) { benchFinish(b, e.Fresh(b), 100, true) })
 	}
 }
 
@@ -85,10 +87,10 @@ func benchFinish(b *testing.B, dsn string, batch int, attempts bool) {
 // BenchmarkAddRecipients measures loading a list: rows per second, in
 // calls of 5000 rows (one transaction each).
 func BenchmarkAddRecipients(b *testing.B) {
-	for _, e := range engines() {
-		b.Run(e.name, func(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
 			ctx := context.Background()
-			s := openT(b, e.fresh(b), Options{})
+			s := openT(b, e.Fresh(b), Options{})
 			cid, err := s.CreateCampaign(ctx, Campaign{Name: "load"})
 			if err != nil {
 				b.Fatal(err)
@@ -114,10 +116,10 @@ func BenchmarkAddRecipients(b *testing.B) {
 // in batches of 100 (each batch then finished, so the next claim has to
 // look past nothing).
 func BenchmarkClaim(b *testing.B) {
-	for _, e := range engines() {
-		b.Run(e.name, func(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
 			ctx := context.Background()
-			s := openT(b, e.fresh(b), Options{})
+			s := openT(b, e.Fresh(b), Options{})
 			addrs := make([]string, b.N)
 			for i := range addrs {
 				addrs[i] = fmt.Sprintf("user%d@d%d.example", i, i%500)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/store/storetest"
 )
 
 // Three workers claim one campaign at once: every recipient is claimed by
@@ -160,7 +162,7 @@ func TestLeaseTakeover(t *testing.T) {
 }
 
 func TestClaimArguments(t *testing.T) {
-	s := openT(t, engines()[0].fresh(t), Options{})
+	s := openT(t, storetest.Engines()[0].Fresh(t), Options{})
 	cases := []struct {
 		name  string
 		owner string

@@ -3,75 +3,20 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hikyaku/hikyaku/internal/outcome"
+	"github.com/hikyaku/hikyaku/internal/store/storetest"
 )
 
-const mysqlEnv = "HIKYAKU_TEST_MYSQL_DSN"
-
-// engine opens fresh, empty stores of one kind. Every test runs once per
-// engine: SQLite always, MariaDB when HIKYAKU_TEST_MYSQL_DSN is set.
-type engine struct {
-	name string
-	// fresh returns the DSN of a new empty database, removed after the test.
-	fresh func(tb testing.TB) string
-}
-
-func engines() []engine {
-	return []engine{
-		{name: "sqlite", fresh: func(tb testing.TB) string {
-			return "sqlite:" + filepath.Join(tb.TempDir(), "status.db")
-		}},
-		{name: "mysql", fresh: freshMySQL},
-	}
-}
-
-// forEngines runs fn as a subtest per engine.
+// forEngines runs fn as a subtest per engine: SQLite always, MariaDB when
+// HIKYAKU_TEST_MYSQL_DSN is set (storetest).
 func forEngines(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
-	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) { fn(t, e.fresh(t)) })
-	}
-}
-
-// freshMySQL creates database hikyaku_test_<random> on the server named by
-// HIKYAKU_TEST_MYSQL_DSN and drops it when the test ends, so runs never see
-// each other's rows and leave nothing behind.
-func freshMySQL(tb testing.TB) string {
-	base := os.Getenv(mysqlEnv)
-	if base == "" {
-		tb.Skipf("%s not set: MySQL/MariaDB store tests skipped (locally: %s='root@tcp(127.0.0.1:3306)/test')", mysqlEnv, mysqlEnv)
-	}
-	cfg, err := parseMySQLDSN(base)
-	if err != nil {
-		tb.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "hikyaku_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4"); err != nil {
-		admin.Close()
-		tb.Fatalf("creating test database on %s: %v", base, err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
-			tb.Errorf("dropping %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	cfg.DBName = name
-	return cfg.FormatDSN()
+	storetest.ForEngines(t, fn)
 }
 
 func openT(tb testing.TB, dsn string, opt Options) *Store {
