@@ -14,8 +14,8 @@
 #      (bench/lib.sh hk_drain_run, as bench/delivery.sh does): msgs/s;
 #   4. the campaign on the embedded store (a fresh data_dir/status.db):
 #      `hikyaku campaign run` timed from start to exit (list load + send),
-#      msgs/s, peak RSS (GNU time's maximum resident set size of the
-#      process; VmHWM sampled from /proc as a cross-check), store writes/s
+#      msgs/s, peak RSS (the larger of GNU time's maximum resident set
+#      size and VmHWM sampled from /proc every 0.1s), store writes/s
 #      = (attempts + final updates) / send phase, and the load phase's
 #      inserted rows/s. `hikyaku campaign status --json` must show every
 #      row sent with 250, one attempt each; the sink must count them all;
@@ -213,7 +213,8 @@ epoch_of() { date -d "$1" +%s.%N; }
 # a fresh data_dir, on the embedded store (LABEL embedded) or a fresh
 # MariaDB database (LABEL mariadb). Sets RUN_SECS (start to exit),
 # RUN_LOAD (start until the list was loaded), RUN_SEND (the rest), RUN_KIB
-# (GNU time's maximum RSS), RUN_HWM (sampled VmHWM), RUN_CPU (hikyaku CPU
+# (peak RSS: the larger of GNU time's maximum RSS, RUN_TIMEKIB, and the
+# VmHWM sampled every 0.1s, RUN_HWM), RUN_CPU (hikyaku CPU
 # s), RUN_DBCPU (mariadbd CPU s, "-" for embedded), RUN_WRITES (attempts
 # + finals), RUN_SESS, RUN_MESG, RUN_BUSY, RUN_STORE (store size, MiB).
 campaign_run() {
@@ -289,7 +290,8 @@ EOF
 	[[ -z $mpid ]] || RUN_DBCPU=$(awk -v a="$d0" -v b="$(cpu_secs "$mpid")" 'BEGIN { printf "%.2f\n", b - a }')
 	RUN_SINKCPU=$(awk -v a="$k0" -v b="$(cpu_secs "$SINK_PID")" 'BEGIN { printf "%.2f\n", b - a }')
 	read -r _ RUN_KIB RUN_CPU < <(tail -n 1 "$dir/time.txt" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')
-	RUN_HWM=$hwm
+	RUN_HWM=$hwm RUN_TIMEKIB=$RUN_KIB
+	((RUN_HWM <= RUN_KIB)) || RUN_KIB=$RUN_HWM # the larger of the two
 	tl=$(sed -n 's/^time=\([^ ]*\) level=INFO msg="list loaded".*/\1/p' "$dir/hikyaku.log" | head -n 1)
 	[[ -n $tl ]] || fail "$label run $n: no \"list loaded\" line in $dir/hikyaku.log"
 	RUN_SECS=$(secs "$t0" "$t1")
@@ -344,7 +346,7 @@ EOF
 MESSAGES=$REF_MESSAGES SIZE=$REF_SIZE
 echo "$ROWS rows over $DOMAINS domains (campaign message ~$MSG_SIZE octets); reference $REF_MESSAGES messages of $REF_SIZE body octets; $RUNS run(s) each; sink $SINK" >&2
 ref_rates=() ref_hwm=() ref_sess=() ref_size=-
-declare -A c_rate c_srate c_pct c_kib c_hwm c_wps c_lps c_cpu c_dbcpu c_sess c_busy c_load c_send c_store
+declare -A c_rate c_srate c_kib c_wps c_lps c_cpu c_dbcpu c_sess c_busy c_load c_send c_store
 labels=()
 [[ $SKIP_EMBEDDED == 1 ]] || labels+=(embedded)
 [[ -n $MARIA_NOTE ]] || labels+=(mariadb)
@@ -359,13 +361,13 @@ for ((r = 1; r <= RUNS; r++)); do
 		campaign_run "$l" "$r"
 		c_rate[$l]+=" $(rate "$ROWS" "$RUN_SECS")"
 		c_srate[$l]+=" $(rate "$ROWS" "$RUN_SEND")"
-		c_kib[$l]+=" $RUN_KIB" c_hwm[$l]+=" $RUN_HWM"
+		c_kib[$l]+=" $RUN_KIB"
 		c_wps[$l]+=" $(rate "$RUN_WRITES" "$RUN_SEND")"
 		c_lps[$l]+=" $(rate "$ROWS" "$RUN_LOAD")"
 		c_cpu[$l]+=" $RUN_CPU" c_dbcpu[$l]+=" $RUN_DBCPU" c_sess[$l]+=" $RUN_SESS" c_busy[$l]+=" $RUN_BUSY"
 		c_load[$l]+=" $RUN_LOAD" c_send[$l]+=" $RUN_SEND" c_store[$l]+=" $RUN_STORE"
 		echo "  run $r campaign/$l: ${RUN_SECS}s (load ${RUN_LOAD}s, send ${RUN_SEND}s) $(rate "$ROWS" "$RUN_SECS") msgs/s" \
-			"(send phase $(rate "$ROWS" "$RUN_SEND")), max RSS $RUN_KIB KiB (sampled VmHWM $RUN_HWM KiB)," \
+			"(send phase $(rate "$ROWS" "$RUN_SEND")), peak RSS $RUN_KIB KiB (GNU time $RUN_TIMEKIB, sampled VmHWM $RUN_HWM)," \
 			"$RUN_WRITES store writes = $(rate "$RUN_WRITES" "$RUN_SEND")/s, load $(rate "$ROWS" "$RUN_LOAD") rows/s," \
 			"$RUN_SESS connections, CPU hikyaku ${RUN_CPU}s mariadbd ${RUN_DBCPU}s sink ${RUN_SINKCPU}s," \
 			"cores ${RUN_BUSY}% busy, store ${RUN_STORE} MiB" >&2
@@ -416,7 +418,7 @@ EOF
 		}
 		row "$l msgs/s" "${c_rate[$l]# }" "$m" "$(pct "$m" "$ref_med") of reference (target >= 80%: $(verdict "$(pct "$m" "$ref_med" | tr -d %)" 80 ge))"
 		row "$l send-phase msgs/s" "${c_srate[$l]# }" "$ms" "$(pct "$ms" "$ref_med") of reference"
-		row "$l peak RSS MiB" "$(for x in ${c_kib[$l]}; do mib "$x"; done | xargs)" "$(mib "$k")" "target <= 256: $(verdict "$(mib "$k")" 256 le) (sampled VmHWM KiB:${c_hwm[$l]})"
+		row "$l peak RSS MiB" "$(for x in ${c_kib[$l]}; do mib "$x"; done | xargs)" "$(mib "$k")" "target <= 256: $(verdict "$(mib "$k")" 256 le) (KiB:${c_kib[$l]})"
 		row "$l store writes/s" "${c_wps[$l]# }" "$w" "attempt inserts + final updates over the send phase"
 		row "$l list load rows/s" "${c_lps[$l]# }" "$lp" "load seconds:${c_load[$l]}, send seconds:${c_send[$l]}"
 		row "$l other" "" "" "CPU s hikyaku:${c_cpu[$l]} mariadbd:${c_dbcpu[$l]}; connections:${c_sess[$l]}; cores busy %:${c_busy[$l]}; store MiB:${c_store[$l]}"
