@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -54,7 +55,28 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
+}
+
+// profiled runs fn under a CPU profile written to $HIKYAKU_CPUPROFILE, when
+// set: how the benchmarks find where a command's time goes
+// (go tool pprof -top FILE).
+func profiled(fn func() int) int {
+	path := os.Getenv("HIKYAKU_CPUPROFILE")
+	if path == "" {
+		return fn()
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hikyaku: HIKYAKU_CPUPROFILE: %v\n", err)
+		return fn()
+	}
+	defer f.Close()
+	defer pprof.StopCPUProfile()
+	return fn()
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

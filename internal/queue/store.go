@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/spool"
@@ -227,9 +228,12 @@ func (s *Store) Delete(id string) error {
 		}
 		return err
 	}
-	os.Remove(s.DataPath(id))
-	os.Remove(filepath.Join(s.dir, id+".hold"))
-	os.Remove(filepath.Join(s.dir, id+".retry"))
+	// One unlink each: os.Remove follows a failed unlink with an rmdir,
+	// and the markers are usually absent (measured: the four removes were
+	// a quarter of the CPU of draining a queue into smtp-sink).
+	for _, p := range []string{s.DataPath(id), filepath.Join(s.dir, id+".hold"), filepath.Join(s.dir, id+".retry")} {
+		syscall.Unlink(p)
+	}
 	return s.dirs.sync(s.dir)
 }
 
