@@ -28,7 +28,14 @@ type campaignWorld struct {
 	tmpl   string
 	peer   *peertest.Peer
 	dsn    string // the status store
-	stderr bytes.Buffer
+	stderr lockedBuffer
+}
+
+// Reset empties a lockedBuffer (e2e_tls_test.go).
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 // newCampaignWorld writes a config whose domains d0.test … all have their

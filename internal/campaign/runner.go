@@ -337,8 +337,11 @@ func (r *Runner) retryStore(ctx context.Context, what string, fn func() error) e
 	start, pause := r.opt.Now(), 250*time.Millisecond
 	for {
 		err := fn()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err() // interrupted, not a store failure
+		}
 		var se *store.Error
-		if err == nil || !errors.As(err, &se) || ctx.Err() != nil {
+		if err == nil || !errors.As(err, &se) {
 			return err
 		}
 		if r.opt.Now().Sub(start) >= r.opt.StoreRetry {
