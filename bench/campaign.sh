@@ -44,6 +44,13 @@
 #   SKIP_REF=1 SKIP_EMBEDDED=1 (leave a part out while tuning)
 #   SINK_PORT DNS_PORT HK_PORT HK_HTTP (default: free loopback ports)
 #   BENCH_TMPDIR (/tmp)    KEEP=1 keeps the work directory
+#   PROFILE_SECS (0)       > 0: hikyaku is built with a bench-only file
+#                          (go build -overlay, nothing added to the tree)
+#                          and each campaign run writes a CPU profile of
+#                          PROFILE_SECS seconds, PROFILE_AFTER (20) seconds
+#                          after its start, to WORK/cpu-LABEL-N.pprof; the
+#                          work directory is kept (go tool pprof -top
+#                          WORK/bin/hikyaku WORK/cpu-embedded-1.pprof)
 # Quick: ROWS=20000 RUNS=1 bench/campaign.sh
 set -euo pipefail
 export LC_ALL=C
@@ -123,11 +130,51 @@ if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
 	echo "campaign.sh: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
 fi
 
+PROFILE_SECS=${PROFILE_SECS:-0}
+PROFILE_AFTER=${PROFILE_AFTER:-20}
 echo "building..." >&2
 mkdir -p "$WORK/bin"
-for cmd in cmd/hikyaku bench/cmd/fakedns bench/cmd/queuefill; do
+for cmd in bench/cmd/fakedns bench/cmd/queuefill; do
 	(cd "$ROOT" && go build -o "$WORK/bin/" "./$cmd") || fail "go build ./$cmd"
 done
+overlay=()
+if ((PROFILE_SECS > 0)); then
+	KEEP=1
+	# A file added to package main for this build only: a CPU profile of
+	# the window HIKYAKU_CPUPROFILE_AFTER .. +HIKYAKU_CPUPROFILE_SECS.
+	cat >"$WORK/benchprof.go" <<'EOF'
+package main
+
+import (
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"time"
+)
+
+func init() {
+	path := os.Getenv("HIKYAKU_CPUPROFILE")
+	if path == "" {
+		return
+	}
+	after, _ := strconv.Atoi(os.Getenv("HIKYAKU_CPUPROFILE_AFTER"))
+	secs, _ := strconv.Atoi(os.Getenv("HIKYAKU_CPUPROFILE_SECS"))
+	go func() {
+		time.Sleep(time.Duration(after) * time.Second)
+		f, err := os.Create(path)
+		if err != nil || pprof.StartCPUProfile(f) != nil {
+			return
+		}
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+		pprof.StopCPUProfile()
+		f.Close()
+	}()
+}
+EOF
+	printf '{"Replace":{"%s/cmd/hikyaku/zz_benchprof.go":"%s/benchprof.go"}}\n' "$ROOT" "$WORK" >"$WORK/overlay.json"
+	overlay=(-overlay "$WORK/overlay.json")
+fi
+(cd "$ROOT" && go build "${overlay[@]}" -o "$WORK/bin/" ./cmd/hikyaku) || fail "go build ./cmd/hikyaku"
 HK_BIN=$WORK/bin/hikyaku
 
 # --- 1. the list and the template ------------------------------------------
@@ -248,7 +295,10 @@ EOF
 	[[ -z $mpid ]] || d0=$(cpu_secs "$mpid")
 	c0=$(busy_ticks)
 	t0=$(now)
-	/usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" \
+	local prof=()
+	((PROFILE_SECS == 0)) || prof=(env "HIKYAKU_CPUPROFILE=$WORK/cpu-$label-$n.pprof"
+		"HIKYAKU_CPUPROFILE_AFTER=$PROFILE_AFTER" "HIKYAKU_CPUPROFILE_SECS=$PROFILE_SECS")
+	/usr/bin/time -f '%e %M %U %S' -o "$dir/time.txt" "${prof[@]}" \
 		"$HK_BIN" campaign run --config "$dir/hikyaku.toml" --list "$WORK/list.tsv" \
 		--template "$WORK/template.eml" --name "$name" --json \
 		</dev/null >"$dir/summary.json" 2>"$dir/hikyaku.log" &
