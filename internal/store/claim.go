@@ -163,11 +163,16 @@ func (s *Store) pending(ctx context.Context, tx *sql.Tx, campaignID int64, want 
 	return append(behind, ahead...), nil
 }
 
+// candidatesQuery is the claim SELECT for rows matching cond.
+func (s *Store) candidatesQuery(cond string) string {
+	return `SELECT ` + recipientCols + ` FROM recipients` + s.d.claimIndex + `
+		WHERE campaign_id = ? AND ` + cond + ` ORDER BY row_no LIMIT ?` + s.d.claimLock
+}
+
 // candidates selects up to limit claimable rows, locking them on MySQL.
 func (s *Store) candidates(ctx context.Context, tx *sql.Tx, cond string, limit int, args ...any) ([]Recipient, error) {
 	args = append(args, limit)
-	rows, err := tx.QueryContext(ctx, `SELECT `+recipientCols+` FROM recipients
-		WHERE campaign_id = ? AND `+cond+` ORDER BY row_no LIMIT ?`+s.d.claimLock, args...)
+	rows, err := tx.QueryContext(ctx, s.candidatesQuery(cond), args...)
 	if err != nil {
 		return nil, err
 	}

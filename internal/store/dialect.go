@@ -22,6 +22,12 @@ type dialect struct {
 	// another node is claiming; SQLite's write lock, taken at BEGIN, already
 	// excludes every other writer.
 	claimLock string
+	// claimIndex follows "FROM recipients" in the claim SELECTs. MariaDB
+	// otherwise picks recipients_row on campaign_id alone and filters
+	// row_no > front row by row, so each claim walked every row already
+	// sent (measured: 42-54 ms a claim 300,000 rows into a list, 0.20 ms
+	// with the hint; sends fell from ~1900/s to ~1100/s over a 400k run).
+	claimIndex string
 	// rowLock ends a SELECT of a row the transaction then updates.
 	rowLock string
 	// addScore ends a multi-row INSERT INTO scores (address, score,
@@ -72,6 +78,7 @@ var mysqlDialect = &dialect{
 	),
 	tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 	claimLock:    " FOR UPDATE SKIP LOCKED",
+	claimIndex:   " FORCE INDEX (recipients_claim)",
 	rowLock:      " FOR UPDATE",
 	addScore: ` ON DUPLICATE KEY UPDATE score = score + VALUES(score),
 		last_code = VALUES(last_code), updated = VALUES(updated)`,
