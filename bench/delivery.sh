@@ -8,9 +8,9 @@
 #   b. hikyaku: a fresh data_dir whose relay queue holds MESSAGES queued
 #      messages (bench/cmd/queuefill, through queue.Store.Add), spread over
 #      DOMAINS domains d0.test ... whose MX, in a fake DNS, is the sink's
-#      address; `hikyaku serve` is timed from its start until the queue
-#      directory is empty. Every message must come out as a 250 in
-#      hikyaku_delivery_results_total and nothing else.
+#      address; `hikyaku serve` is timed from its start until every
+#      message has its result in hikyaku_delivery_results_total and the
+#      relay queue is empty. Every result must be a 250 and nothing else.
 #   c. Postfix: a private instance (bench/postfix-ref.sh) relaying the same
 #      number of messages, to the same domains, to the sink through
 #      relayhost = [sink]:port. It is filled while held (defer_transports =
@@ -264,5 +264,5 @@ $(row "Postfix (relayhost, defaults)" "${pf_rates[*]:--}" "$pf_med" "${pf_sess[*
   hikyaku peak RSS (VmHWM): ${hk_hwm[*]} KiB
   hikyaku CPU seconds per run: ${hk_cpu[*]}; smtp-sink CPU seconds in those runs: ${hk_sinkcpu[*]}
   hikyaku seconds until 99% of the queue was gone: ${hk_t99[*]}
-  every hikyaku run: $MESSAGES results with code 250 and no other, queue directory empty, sink counted them all
+  every hikyaku run: $MESSAGES results with code 250 and no other, relay queue empty, sink counted them all
 EOF

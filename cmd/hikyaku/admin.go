@@ -217,6 +217,7 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			defer q.Close()
 			items, listErr := q.List()
 			if *asJSON {
 				enc := json.NewEncoder(stdout)
@@ -236,7 +237,7 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 				if from == "" {
 					from = "<>"
 				}
-				if q.Held(it.ID) {
+				if it.Hold {
 					rs = append(rs, "[held]")
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", it.ID, time.Since(it.ReceivedAt).Round(time.Second), it.Size, from, strings.Join(rs, ", "))
@@ -259,16 +260,13 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			it, err := q.Get(fs.Arg(0))
+			defer q.Close()
+			it, data, err := q.Load(fs.Arg(0))
 			if err != nil {
 				return err
 			}
 			b, _ := json.MarshalIndent(it, "", "  ")
 			fmt.Fprintf(stdout, "%s\n\n", b)
-			data, err := os.ReadFile(q.DataPath(it.ID))
-			if err != nil {
-				return err
-			}
 			if !*body {
 				if i := strings.Index(string(data), "\r\n\r\n"); i >= 0 {
 					data = data[:i+2]
@@ -293,6 +291,7 @@ func runQueue(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			defer q.Close()
 			for _, id := range fs.Args() {
 				if err := q.Delete(id); err != nil {
 					return err
@@ -319,6 +318,7 @@ func queueControl(name, done string, stdout, stderr io.Writer, act func(*queue.S
 		if err != nil {
 			return err
 		}
+		defer q.Close()
 		for _, id := range fs.Args() {
 			if err := act(q, id); err != nil {
 				return err

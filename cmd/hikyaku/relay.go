@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/config"
@@ -81,7 +80,7 @@ func bouncer(cfg *config.Config, relay *queue.Store, sub *submitter) func(contex
 		if len(rs) == 0 {
 			return nil
 		}
-		original, err := os.ReadFile(relay.DataPath(it.ID))
+		original, err := relay.Data(it.ID)
 		if err != nil {
 			return err
 		}

@@ -85,6 +85,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer relay.Close() // after the router and the runner have stopped
 	sp, pending, err := spool.Open(p.spool, spool.Options{Logger: logger, OnSync: m.SpoolSynced})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -143,36 +142,33 @@ func (r *Runner) schedule(id string, at time.Time) {
 	r.known[id] = it
 }
 
-// scan reads the queue directory and schedules every item not yet known
-// (after a restart, or items queued by another process) at its earliest
-// pending recipient's time, and items with a retry request at once. Only
-// unknown items are read, so a rescan of a large queue is cheap.
+// scan reads the queue's schedule (an index, no item is read) and
+// schedules every item not yet known (after a restart, or an item released
+// from hold) at its next attempt, and items with a retry request at once.
 func (r *Runner) scan() {
-	ids, retry, err := r.store.IDs()
+	entries, err := r.store.Entries()
 	if err != nil {
 		r.opt.Logger.Error("reading the relay queue", "err", err)
 		return
 	}
-	for _, id := range ids {
+	now := r.opt.Now()
+	for _, e := range entries {
+		if e.Hold {
+			continue
+		}
 		r.mu.Lock()
-		_, known := r.known[id]
-		busy := r.inflight[id]
+		_, known := r.known[e.ID]
+		busy := r.inflight[e.ID]
 		r.mu.Unlock()
-		if retry[id] && r.store.TakeRetryRequest(id) {
-			r.forceRetry(id)
-			r.schedule(id, r.opt.Now())
+		if e.Retry && r.store.TakeRetryRequest(e.ID) {
+			r.forceRetry(e.ID)
+			r.schedule(e.ID, now)
 			continue
 		}
 		if known || busy {
 			continue
 		}
-		it, err := r.store.Get(id)
-		if err != nil {
-			continue // removed meanwhile, or unreadable (List reports it)
-		}
-		if at, ok := nextAttempt(it); ok {
-			r.schedule(id, at)
-		}
+		r.schedule(e.ID, e.NextAt)
 	}
 }
 
@@ -188,20 +184,6 @@ func (r *Runner) forceRetry(id string) {
 		}
 	}
 	r.store.Update(it)
-}
-
-func nextAttempt(it queue.Item) (time.Time, bool) {
-	var at time.Time
-	found := false
-	for _, rc := range it.Recipients {
-		if rc.Final() {
-			continue
-		}
-		if !found || rc.NextAttempt.Before(at) {
-			at, found = rc.NextAttempt, true
-		}
-	}
-	return at, found
 }
 
 // dispatch hands due items to the workers; the unbuffered channel bounds
@@ -279,13 +261,13 @@ func (r *Runner) backoff(attempts int) time.Duration {
 
 // attempt makes one delivery attempt for the due recipients of one item.
 func (r *Runner) attempt(id string) {
-	if r.store.Held(id) {
-		return // released items are picked up by the next scan
-	}
-	it, err := r.store.Get(id)
+	it, data, err := r.store.Load(id)
 	if err != nil {
 		r.opt.Logger.Debug("queue item gone", "id", id, "err", err)
 		return
+	}
+	if it.Hold {
+		return // released items are picked up by the next scan
 	}
 	now := r.opt.Now()
 	var due []int
@@ -295,8 +277,11 @@ func (r *Runner) attempt(id string) {
 		}
 	}
 	if len(due) == 0 {
-		if at, ok := nextAttempt(it); ok {
+		if at, ok := it.NextAttempt(); ok {
 			r.schedule(id, at)
+		} else if err := r.store.Delete(id); err != nil {
+			// Every recipient is final: an earlier removal failed.
+			r.opt.Logger.Error("removing finished item", "id", id, "err", err)
 		}
 		return
 	}
@@ -313,17 +298,11 @@ func (r *Runner) attempt(id string) {
 		rc.NextAttempt = now.Add(r.backoff(rc.Attempts))
 	}
 	if retrying {
-		if err := r.store.Note(it); err != nil {
+		if err := r.store.Update(it); err != nil {
 			r.opt.Logger.Error("recording attempt", "id", id, "err", err)
 			r.schedule(id, now.Add(r.opt.RetryMin))
 			return
 		}
-	}
-	data, err := os.ReadFile(r.store.DataPath(id))
-	if err != nil {
-		r.opt.Logger.Error("queue data unreadable", "id", id, "err", err)
-		r.schedule(id, now.Add(r.opt.RetryMin))
-		return
 	}
 	msg := Message{ID: id, From: it.From, Data: data, SMTPUTF8: it.SMTPUTF8, EightBit: it.Body == "8BITMIME", EnvID: it.EnvID, Ret: it.Ret}
 	for _, i := range due {
@@ -360,7 +339,7 @@ func (r *Runner) attempt(id string) {
 			}
 		}
 	}
-	if at, ok := nextAttempt(it); ok {
+	if at, ok := it.NextAttempt(); ok {
 		if err := r.store.Update(it); err != nil {
 			r.opt.Logger.Error("recording results", "id", id, "err", err)
 		}

@@ -42,6 +42,7 @@ func queueOne(t *testing.T, rcpts ...string) (*queue.Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	m := &spool.Message{Envelope: spool.Envelope{ID: spool.NewID(), From: "s@self.test", ReceivedAt: time.Now()},
 		Data: []byte("Subject: q\r\n\r\nqueued\r\n")}
 	for _, r := range rcpts {

@@ -68,10 +68,7 @@ func message(id string, rcpts ...spool.Recipient) *spool.Message {
 func newRouter(t *testing.T, local LocalDeliverer) (*Router, *Store, *reclaimed, string) {
 	t.Helper()
 	dir := t.TempDir()
-	relay, err := OpenStore(filepath.Join(dir, "queue"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	relay := openStore(t, filepath.Join(dir, "queue"))
 	rec := &reclaimed{}
 	r := NewRouter(local, relay, rec, RouterOptions{RetryDelay: 20 * time.Millisecond})
 	r.Start()
@@ -172,7 +169,7 @@ func TestLocalFailureRetried(t *testing.T) {
 func TestBatching(t *testing.T) {
 	dir := t.TempDir()
 	local := &flakyLocal{real: mailbox.NewStore(filepath.Join(dir, "mail"), "mx.test", mailbox.StoreOptions{})}
-	relay, _ := OpenStore(filepath.Join(dir, "queue"))
+	relay := openStore(t, filepath.Join(dir, "queue"))
 	rec := &reclaimed{}
 	r := NewRouter(local, relay, rec, RouterOptions{})
 	// Fill the input before the worker starts, so that batching is
@@ -193,7 +190,7 @@ func TestBatching(t *testing.T) {
 
 // The store refuses ids that would leave the queue directory.
 func TestStoreRejectsPathIDs(t *testing.T) {
-	s, _ := OpenStore(t.TempDir())
+	s := openStore(t, t.TempDir())
 	for _, id := range []string{"../x", "a/b", "", ".."} {
 		if _, err := s.Get(id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", id, err)
@@ -204,9 +201,9 @@ func TestStoreRejectsPathIDs(t *testing.T) {
 	}
 }
 
-// Delete removes both files; Update rewrites the status.
+// Delete removes the item and its octets; Update rewrites the status.
 func TestStoreUpdateDelete(t *testing.T) {
-	s, _ := OpenStore(t.TempDir())
+	s := openStore(t, t.TempDir())
 	m := message("Q9", spool.Recipient{Address: "x@r.example", Relay: "x@r.example"})
 	if err := s.Add(m, m.Recipients); err != nil {
 		t.Fatal(err)
@@ -223,8 +220,8 @@ func TestStoreUpdateDelete(t *testing.T) {
 	if err := s.Delete("Q9"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(s.DataPath("Q9")); !os.IsNotExist(err) {
-		t.Errorf("data file left behind: %v", err)
+	if _, err := s.Data("Q9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("octets left behind: %v", err)
 	}
 	if _, err := s.Get("Q9"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get after Delete: %v", err)

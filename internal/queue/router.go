@@ -169,10 +169,16 @@ func (r *Router) process(batch []*pending) {
 			r.count("delivered")
 		}
 	}
+	// The relay queue commits the adds that wait at the same time together:
+	// a batch costs one commit, not one per message.
+	var adds sync.WaitGroup
 	for _, p := range batch {
 		if !p.relayDone {
-			r.queueRelay(p)
+			adds.Go(func() { r.queueRelay(p) })
 		}
+	}
+	adds.Wait()
+	for _, p := range batch {
 		if p.complete() {
 			r.spool.Done(p.msg.ID)
 			r.pending.Done()

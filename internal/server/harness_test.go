@@ -202,6 +202,7 @@ func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) 
 		e.router.Wait(ctx)
 		e.router.Stop()
 		sp.Close()
+		e.relay.Close()
 		if n := testutil.ToFloat64(e.metrics.PanicsRecovered); n > 0 {
 			t.Errorf("%v panics recovered in sessions", n)
 		}

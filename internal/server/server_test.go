@@ -125,7 +125,7 @@ func TestRelayQueued(t *testing.T) {
 	if it.Recipients[1].Original != "friend@example.test" {
 		t.Errorf("alias forward lost its original recipient: %+v", it.Recipients[1])
 	}
-	data, err := os.ReadFile(e.relay.DataPath(id))
+	data, err := e.relay.Data(id)
 	if err != nil || !strings.Contains(string(data), "Subject: out") {
 		t.Errorf("relay data: %v %q", err, data)
 	}

@@ -31,7 +31,7 @@ func main() {
 	domains := flag.Int("domains", 0, "spread recipients over d0.test … d<N-1>.test; 0: every message to -to")
 	to := flag.String("to", "u@sink.test", "recipient when -domains is 0")
 	from := flag.String("from", "s@example.test", "envelope sender")
-	workers := flag.Int("workers", 16, "messages written at once (each Add fsyncs three times)")
+	workers := flag.Int("workers", 16, "messages added at once (they share commits)")
 	flag.Parse()
 	if *dir == "" || *n < 0 || *size < 0 || *domains < 0 || *workers < 1 || flag.NArg() > 0 {
 		flag.Usage()
@@ -45,20 +45,19 @@ func main() {
 	fmt.Fprintf(os.Stderr, "queuefill: %d messages in %s in %.1fs\n", *n, *dir, time.Since(start).Seconds())
 }
 
-// fill writes n messages with workers goroutines. Store.Add serialises
-// its callers on one mutex across its fsyncs, so each worker opens a
-// Store of its own on the same directory: ids are unique per process,
-// so they never write the same files.
+// fill writes n messages with workers goroutines into one Store, whose
+// writer commits what they add meanwhile together.
 func fill(dir string, n, size, domains, workers int, from, to string) error {
 	body := makeBody(size)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
+	st, err := queue.OpenStore(dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	for range workers {
-		st, err := queue.OpenStore(dir)
-		if err != nil {
-			return err
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

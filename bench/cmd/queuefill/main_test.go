@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/hikyaku/hikyaku/internal/queue"
@@ -65,6 +64,7 @@ func TestFill(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer st.Close()
 			items, err := st.List()
 			if err != nil {
 				t.Fatal(err)
@@ -77,8 +77,8 @@ func TestFill(t *testing.T) {
 				if len(it.Recipients) != 1 || it.Recipients[0].Status != queue.StatusQueued || it.From != "s@example.test" {
 					t.Fatalf("item %s: %+v", it.ID, it)
 				}
-				if fi, err := os.Stat(st.DataPath(it.ID)); err != nil || fi.Size() != it.Size {
-					t.Fatalf("item %s: data file %v, size want %d", it.ID, err, it.Size)
+				if data, err := st.Data(it.ID); err != nil || int64(len(data)) != it.Size {
+					t.Fatalf("item %s: octets %d (%v), want %d", it.ID, len(data), err, it.Size)
 				}
 				addr := it.Recipients[0].Address
 				_, dom, _ := bytes.Cut([]byte(addr), []byte("@"))
