@@ -1,15 +1,19 @@
 package queue
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hikyaku/hikyaku/internal/spool"
 )
@@ -215,5 +219,63 @@ func TestStoreClosed(t *testing.T) {
 	m := relayMessage("Q1", "a@remote.example")
 	if err := s.Add(m, m.Recipients); err == nil {
 		t.Error("Add after Close succeeded")
+	}
+}
+
+// A full disk fails Add with a clear error and keeps what was queued; the
+// router keeps the message in the spool (not reclaimed) and queues it once
+// there is room again. It needs a small tmpfs, hence root; skipped
+// otherwise.
+func TestRelayQueueDiskFull(t *testing.T) {
+	root := t.TempDir()
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=512k"); err != nil {
+		t.Skipf("cannot mount a small tmpfs (%v)", err)
+	}
+	t.Cleanup(func() { unix.Unmount(root, 0) })
+	relay := openStore(t, filepath.Join(root, "queue")) // closed before the unmount
+	small := relayMessage("SMALL", "a@remote.example")
+	if err := relay.Add(small, small.Recipients); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(root, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+
+	big := relayMessage("BIG", "b@remote.example")
+	big.Data = append(big.Data, bytes.Repeat([]byte("0123456789abcdef\r\n"), 4000)...)
+	if err := relay.Add(big, big.Recipients); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("Add on a full disk: %v, want a database-full error", err)
+	}
+
+	rec := &reclaimed{}
+	r := NewRouter(&flakyLocal{}, relay, rec, RouterOptions{RetryDelay: 20 * time.Millisecond})
+	r.Start()
+	t.Cleanup(r.Stop)
+	r.Route(big)
+	time.Sleep(300 * time.Millisecond)
+	if got := rec.list(); len(got) != 0 {
+		t.Fatalf("reclaimed %v while the relay queue could not take the message", got)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, r)
+	if got := rec.list(); len(got) != 1 || got[0] != "BIG" {
+		t.Errorf("reclaimed %v, want [BIG]", got)
+	}
+	if _, data, err := relay.Load("BIG"); err != nil || !bytes.Equal(data, big.Data) {
+		t.Errorf("BIG after the disk had room: %d octets, %v", len(data), err)
+	}
+	if _, err := relay.Get("SMALL"); err != nil {
+		t.Errorf("SMALL, queued before the disk filled: %v", err)
 	}
 }
