@@ -228,8 +228,9 @@ echo "template: $(head -n 1 "$WORK/dry.out")" >&2
 
 # The reference's body size: the campaign's average minus what queuefill
 # puts around the body.
-"$WORK/bin/queuefill" -dir "$WORK/qprobe" -n 1 -size 0 -domains 1 2>/dev/null || fail "queuefill probe"
-q_over=$(stat -c %s "$(find "$WORK/qprobe" -name '*.eml' -print -quit)")
+"$WORK/bin/queuefill" -dir "$WORK/qprobe" -n 1 -size 0 -domains 1 2>"$WORK/qprobe.err" || fail "queuefill probe: $(cat "$WORK/qprobe.err")"
+q_over=$(sed -n 's/^queuefill: octets per message: \([0-9]*\)$/\1/p' "$WORK/qprobe.err")
+[[ -n $q_over ]] || fail "queuefill probe printed no size: $(cat "$WORK/qprobe.err")"
 rm -rf "$WORK/qprobe"
 REF_SIZE=${REF_SIZE:-$((MSG_SIZE > q_over + 100 ? MSG_SIZE - q_over : 100))}
 

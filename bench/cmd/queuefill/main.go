@@ -38,25 +38,29 @@ func main() {
 		os.Exit(2)
 	}
 	start := time.Now()
-	if err := fill(*dir, *n, *size, *domains, *workers, *from, *to); err != nil {
+	octets, err := fill(*dir, *n, *size, *domains, *workers, *from, *to)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "queuefill: %v\n", err)
 		os.Exit(1)
 	}
+	// The last line is read by bench/campaign.sh.
 	fmt.Fprintf(os.Stderr, "queuefill: %d messages in %s in %.1fs\n", *n, *dir, time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "queuefill: octets per message: %d\n", octets/int64(max(*n, 1)))
 }
 
 // fill writes n messages with workers goroutines into one Store, whose
 // writer commits what they add meanwhile together.
-func fill(dir string, n, size, domains, workers int, from, to string) error {
+func fill(dir string, n, size, domains, workers int, from, to string) (octets int64, err error) {
 	body := makeBody(size)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	st, err := queue.OpenStore(dir)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer st.Close()
+	var total atomic.Int64
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -70,7 +74,9 @@ func fill(dir string, n, size, domains, workers int, from, to string) error {
 				if domains > 0 {
 					rcpt = fmt.Sprintf("u%d@d%d.test", i, i%domains)
 				}
-				if err := st.Add(message(i, from, rcpt, body)); err != nil {
+				msg, rcpts := message(i, from, rcpt, body)
+				total.Add(int64(len(msg.Data)))
+				if err := st.Add(msg, rcpts); err != nil {
 					errs <- fmt.Errorf("message %d: %w", i, err)
 					next.Store(int64(n)) // stop the others too
 					return
@@ -80,7 +86,7 @@ func fill(dir string, n, size, domains, workers int, from, to string) error {
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs
+	return total.Load(), <-errs
 }
 
 // message builds the spooled form of message i: the receiver's Received

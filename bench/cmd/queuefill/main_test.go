@@ -57,7 +57,8 @@ func TestFill(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := fill(dir, c.n, 100, c.domains, c.workers, "s@example.test", "u@sink.test"); err != nil {
+			octets, err := fill(dir, c.n, 100, c.domains, c.workers, "s@example.test", "u@sink.test")
+			if err != nil {
 				t.Fatal(err)
 			}
 			st, err := queue.OpenStore(dir)
@@ -71,6 +72,13 @@ func TestFill(t *testing.T) {
 			}
 			if len(items) != c.n {
 				t.Fatalf("%d items, want %d", len(items), c.n)
+			}
+			var sum int64
+			for _, it := range items {
+				sum += it.Size
+			}
+			if sum != octets {
+				t.Errorf("fill reported %d octets, the queue holds %d", octets, sum)
 			}
 			perDomain := map[string]int{}
 			for _, it := range items {
