@@ -32,9 +32,9 @@ type Message struct {
 	SMTPUTF8   bool   // the envelope or the header needs SMTPUTF8 (RFC 6531)
 	EightBit   bool   // BODY=8BITMIME (RFC 6152)
 	EnvID, Ret string // DSN ENVID and RET (FULL or HDRS), sent when the peer offers DSN
-	// BeforeDot, when set, is called after the content is written and
-	// before the final dot: the last moment the message can still be
-	// withdrawn. A campaign records there, durably, that the outcome is
+	// BeforeDot, when set, is called before the final dot is written (with
+	// the content's last chunk, which waits for it): the last moment the
+	// message can still be withdrawn. A campaign records there, durably, that the outcome is
 	// about to be out of its hands, so that a crash after it is not
 	// taken for a message never sent. An error closes the connection
 	// without the dot (the peer discards the message) and fails the
@@ -338,8 +338,8 @@ func (c *Client) sendContent(data []byte, empty bool, beforeDot func() error) (r
 // with one (RFC 5321 §4.5.2), a CRLF added when data does not end in one,
 // then ".\r\n". Each write gets the Block timeout. The final dot rides in
 // the last write; when that write fails, the count of octets taken tells
-// content (664/684) from the dot (665/685). With beforeDot, the dot goes
-// in a write of its own after it.
+// content (664/684) from the dot (665/685). beforeDot runs before that
+// last write.
 func (c *Client) writeContent(data []byte, beforeDot func() error) *Error {
 	buf := c.out[:0]
 	flush := func(dotAt int) *Error {
@@ -381,9 +381,8 @@ func (c *Client) writeContent(data []byte, beforeDot func() error) *Error {
 		buf = append(buf, '\r', '\n')
 	}
 	if beforeDot != nil {
-		if err := flush(-1); err != nil {
-			return err
-		}
+		// The rest of the content waits with the dot: one write, one
+		// segment, instead of two per message.
 		if err := beforeDot(); err != nil {
 			c.broken = true
 			c.conn.Close()

@@ -536,7 +536,7 @@ func TestContextDeadlineInDial(t *testing.T) {
 	}
 }
 
-// BeforeDot runs once the content is out and before the final dot: the
+// BeforeDot runs before the final dot (and the last of the content): the
 // message is delivered when it says yes, and when it fails the connection
 // closes without the dot, the peer keeps nothing and the result is a
 // transient 602.

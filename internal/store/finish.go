@@ -206,6 +206,14 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 
 // setFinals writes the outcomes onto the recipients in one UPDATE.
 func (s *Store) setFinals(ctx context.Context, tx *sql.Tx, todo []Final) error {
+	if s.d.rowAtATime {
+		rows := make([][]any, len(todo))
+		for i, f := range todo {
+			rows[i] = []any{finalState(f), f.Result.Code, f.Result.Enhanced, f.Result.Text, f.RecipientID}
+		}
+		return s.eachRow(ctx, tx, `UPDATE recipients SET state = ?, final_code = ?, final_enhanced = ?,
+			final_text = ?, owner = '', lease_until = 0 WHERE id = ?`, rows)
+	}
 	var b strings.Builder
 	args := make([]any, 0, len(todo)*9)
 	b.WriteString("UPDATE recipients SET ")
@@ -217,12 +225,7 @@ func (s *Store) setFinals(ctx context.Context, tx *sql.Tx, todo []Final) error {
 		}
 		b.WriteString(" END, ")
 	}
-	column("state", func(f Final) any {
-		if f.Result.Delivered() {
-			return StateSent
-		}
-		return StateFailed
-	})
+	column("state", func(f Final) any { return finalState(f) })
 	column("final_code", func(f Final) any { return f.Result.Code })
 	column("final_enhanced", func(f Final) any { return f.Result.Enhanced })
 	column("final_text", func(f Final) any { return f.Result.Text })
@@ -232,6 +235,13 @@ func (s *Store) setFinals(ctx context.Context, tx *sql.Tx, todo []Final) error {
 	}
 	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err
+}
+
+func finalState(f Final) State {
+	if f.Result.Delivered() {
+		return StateSent
+	}
+	return StateFailed
 }
 
 // score applies the outcomes to their addresses' scores and suppresses

@@ -107,7 +107,8 @@ type Store struct {
 	now       func() time.Time // replaced by tests that move leases in time
 
 	mu     sync.Mutex
-	claims map[int64]claimMemo // per campaign
+	claims map[int64]claimMemo  // per campaign
+	stmts  map[string]*sql.Stmt // one-row statements (dialect.rowAtATime)
 }
 
 // Open opens the store named by dsn and brings its schema up to date:
@@ -167,6 +168,22 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
+
+// eachRow runs the one-row statement query once per row of args, in tx.
+func (s *Store) eachRow(ctx context.Context, tx *sql.Tx, query string, rows [][]any) error {
+	// Prepared in tx: the embedded store has one connection, which tx holds.
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, args := range rows {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Engine names the engine: "sqlite" or "mysql".
 func (s *Store) Engine() string { return s.d.name }
