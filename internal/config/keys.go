@@ -239,5 +239,5 @@ var keys = []Key{
 	{Name: "campaign.mobile_iso2022jp", Type: TypeBool, Default: "true",
 		Doc: `Send ISO-2022-JP to the Japanese feature-phone carrier domains (docomo.ne.jp, ezweb.ne.jp, softbank.ne.jp…), whatever campaign.charset says.`},
 	{Name: "campaign.resend_in_doubt", Type: TypeBool, Default: "false",
-		Doc: `What a resumed run does with a recipient whose final dot had gone out when the last run died, before its reply was recorded. false: it ends as 625, possibly delivered, and is not sent again (at most once: no second copies, but a kill in the instant before the dot leaves one undelivered). true: it is sent again (at least once: no recipient missed, but one the peer had taken gets a second copy).`},
+		Doc: `What a resumed run does with a recipient whose final dot had gone out when the last run died, before its reply was recorded. false: it ends as 625, possibly delivered, and is not sent again (at most once: no second copies, but a kill in the milliseconds between the dot's note and the dot — the note is committed while the transaction reaches the dot — leaves one undelivered). true: it is sent again (at least once: no recipient missed, but one the peer had taken gets a second copy).`},
 }
