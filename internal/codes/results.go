@@ -11,6 +11,7 @@ const (
 	refConn   = "seed 001; SPEC §4.2"
 	refDNS    = "seed 001; SPEC §4.3"
 	refSystem = "seed 001; SPEC §4.4"
+	refBounce = "seed 001 scheme; issue 12 (docs/bounce.md)"
 
 	// seed 001's 原因 for most phase codes.
 	causeLoadJA = "サーバが高負荷またはシステム障害の可能性"
@@ -192,6 +193,25 @@ var dnsAddressCodes = []Code{
 		EN: "Recipient refuses mail from the sender's domain", JA: "ユーザ側でドメイン拒否設定を行っており、メールが届けられない",
 		DetailEN: "The end user has set a domain rejection on their side (common with Japanese mobile carriers); recognised from the reply text by a rule.",
 		DetailJA: "エンドユーザ側でドメイン拒否設定を行っている。"},
+}
+
+// bounceCodes are the codes the bounce reader gives where seed 001 has
+// none (issue 12): a complaint, and a sender-side refusal or rate limit
+// that a bounce reports without quoting the remote's reply code. They sit
+// in seed 001's 8xx block (the address and its reception) next to 850.
+var bounceCodes = []Code{
+	{Code: 860, Class: ClassPermanent, Blame: BlameUser, Weight: 10, Status: "5.7.1", Reason: "feedback", Ref: refBounce,
+		EN: "Recipient complained: feedback report (ARF)", JA: "受信者が迷惑メールとして報告した(苦情フィードバック)",
+		DetailEN: "A feedback loop sent an RFC 5965 report (abuse, fraud, virus ...) for this recipient. The address is suppressed at once: mailing a complainer again harms the sender's reputation.",
+		DetailJA: "フィードバックループから RFC 5965 の報告(abuse、fraud、virus など)が届いた。送信者の評価を守るため、このアドレスは直ちに配信停止にする。"},
+	{Code: 870, Class: ClassPermanent, Blame: BlameSystem, Status: "5.7.1", Reason: "blocked", Ref: refBounce,
+		EN: "Sender refused by the receiving side (block, reputation, policy)", JA: "送信側(送信元IP・ドメイン)が受信側に拒否された",
+		DetailEN: "The bounce says the sending IP, domain or message was refused (blocklist, reputation, policy, spam or virus verdict, authentication, missing PTR) without quoting a reply code. The sender is blamed; the address's score does not move.",
+		DetailJA: "送信元 IP・ドメイン・メッセージが拒否された(ブロックリスト、評価、ポリシー、迷惑メール判定、認証、PTR なし)とバウンスが示すが、応答コードがない。送信側の問題であり、アドレスのスコアは変えない。"},
+	{Code: 871, Class: ClassTransient, Blame: BlameSystem, Status: "4.7.0", Reason: "ratelimited", Ref: refBounce,
+		EN: "Sender rate-limited by the receiving side", JA: "受信側で送信レート制限を受けた",
+		DetailEN: "The bounce says too much mail or too many connections came from the sender, without quoting a reply code. Transient; the sender is blamed and the destination slowed, the address's score does not move.",
+		DetailJA: "送信元からのメール量または接続数が多すぎるとバウンスが示すが、応答コードがない。一時的なエラーで、送信側の問題。アドレスのスコアは変えない。"},
 }
 
 var systemCodes = []Code{

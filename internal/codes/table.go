@@ -2,7 +2,7 @@ package codes
 
 // allCodes is every numeric code: the basic reply codes, then seed 001's
 // result codes group by group.
-var allCodes = concat(basicCodes, connCodes, dnsAddressCodes, systemCodes)
+var allCodes = concat(basicCodes, connCodes, dnsAddressCodes, bounceCodes, systemCodes)
 
 // allEnhanced is the enhanced status code registry.
 var allEnhanced = enhancedCodes
