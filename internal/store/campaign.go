@@ -63,7 +63,12 @@ type Recipient struct {
 	FinalCode     int
 	FinalEnhanced string
 	FinalText     string
-	Attempts      int
+	// FinalAsync: the final came from a bounce mail after the session
+	// (RecordBounce), not from the session. FinalReason is the final's
+	// reason name: the bounce's, or the session result's ("" if unknown).
+	FinalAsync  bool
+	FinalReason string
+	Attempts    int
 	// DotAt is set while an attempt's final dot is out without a recorded
 	// reply (MarkDot); zero otherwise.
 	DotAt time.Time
@@ -236,7 +241,7 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 }
 
 const recipientCols = `id, campaign_id, row_no, email, fields, state, owner, lease_until,
-	final_code, final_enhanced, final_text, attempts, dot_at`
+	final_code, final_enhanced, final_text, final_async, final_reason, attempts, dot_at`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 	var (
@@ -246,7 +251,7 @@ func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 		dot    int64
 	)
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Row, &r.Email, &fields, &r.State, &r.Owner, &lease,
-		&r.FinalCode, &r.FinalEnhanced, &r.FinalText, &r.Attempts, &dot)
+		&r.FinalCode, &r.FinalEnhanced, &r.FinalText, &r.FinalAsync, &r.FinalReason, &r.Attempts, &dot)
 	if err != nil {
 		return r, err
 	}

@@ -84,6 +84,36 @@ var migrations = [][]string{
 		// been delivered, and is not sent again.
 		`ALTER TABLE recipients ADD COLUMN dot_at BIGINT NOT NULL DEFAULT 0`,
 	},
+	{
+		// Bounce reading (issue 12, bounce.go). final_async: the final
+		// outcome came from a bounce mail after the session (1), not from
+		// the session itself (0). final_reason: the final's reason name
+		// (the bounce's, or the session result's; '' when none was known).
+		`ALTER TABLE recipients ADD COLUMN final_async INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE recipients ADD COLUMN final_reason {name} NOT NULL DEFAULT ''`,
+		// Every bounce read for a recipient, the history beside attempts.
+		// bounce_key makes recording idempotent; counted marks the one
+		// bounce, if any, whose weight went into the address's score.
+		`CREATE TABLE IF NOT EXISTS bounces (
+			id {id},
+			campaign_id BIGINT NOT NULL,
+			recipient_id BIGINT NOT NULL,
+			bounce_key {addr} NOT NULL,
+			at BIGINT NOT NULL,
+			code INTEGER NOT NULL,
+			enhanced {short} NOT NULL,
+			reply {text} NOT NULL,
+			reason {name} NOT NULL,
+			blame {short} NOT NULL,
+			final_rcpt {addr} NOT NULL,
+			original_rcpt {addr} NOT NULL,
+			complaint INTEGER NOT NULL,
+			counted INTEGER NOT NULL,
+			outcome {short} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX bounces_key ON bounces (recipient_id, bounce_key)`,
+		`CREATE INDEX bounces_campaign ON bounces (campaign_id, reason)`,
+	},
 }
 
 // migrate brings the schema to len(migrations). Each version is applied in

@@ -97,6 +97,9 @@ type Options struct {
 	// LockTimeout is how long a write waits for a lock held by another
 	// process or node before it fails with -102 (10s when zero).
 	LockTimeout time.Duration
+	// Weights replace the code table's weights for RecordBounce, as
+	// campaign.weights does for the runner's finals (nil: the table's).
+	Weights map[int]codes.Tenths
 }
 
 // Store is an open status store. It is safe for concurrent use.
@@ -104,7 +107,8 @@ type Store struct {
 	db        *sql.DB
 	d         *dialect
 	threshold codes.Tenths
-	now       func() time.Time // replaced by tests that move leases in time
+	weights   map[int]codes.Tenths // Options.Weights
+	now       func() time.Time     // replaced by tests that move leases in time
 
 	mu     sync.Mutex
 	claims map[int64]claimMemo  // per campaign
@@ -154,7 +158,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		}
 		return nil, &Error{Code: code, Err: err}
 	}
-	s := &Store{db: db, d: d, threshold: opt.Threshold, now: time.Now, claims: map[int64]claimMemo{}}
+	s := &Store{db: db, d: d, threshold: opt.Threshold, weights: opt.Weights, now: time.Now, claims: map[int64]claimMemo{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		var e *Error
