@@ -184,9 +184,12 @@ func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key stri
 	} else if err != nil {
 		return "", err
 	}
+	// A locking read on MySQL: a plain one would read the snapshot the
+	// campaign lookup took, before the row lock, and miss a bounce that a
+	// racing caller committed meanwhile.
 	var dup, counted int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN bounce_key = ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(counted), 0) FROM bounces WHERE recipient_id = ?`, key, id).Scan(&dup, &counted); err != nil {
+		COALESCE(SUM(counted), 0) FROM bounces WHERE recipient_id = ?`+s.d.rowLock, key, id).Scan(&dup, &counted); err != nil {
 		return "", err
 	}
 	if dup > 0 {
@@ -223,9 +226,13 @@ func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key stri
 		return "", err
 	}
 	if change {
+		enhanced := b.Enhanced
+		if c, ok := codes.LookupCode(b.Code); ok && enhanced == "" {
+			enhanced = c.Status // a code of ours (860, 870 ...): its DSN status
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = ?, final_code = ?, final_enhanced = ?,
 			final_text = ?, final_reason = ?, final_async = 1, owner = '', lease_until = 0 WHERE id = ?`,
-			StateFailed, b.Code, b.Enhanced, b.Text, b.Reason, id); err != nil {
+			StateFailed, b.Code, enhanced, b.Text, b.Reason, id); err != nil {
 			return "", err
 		}
 	}

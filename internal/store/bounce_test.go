@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,5 +176,94 @@ func TestRecordBounce(t *testing.T) {
 				t.Error("a bounce without a Key was accepted")
 			}
 		})
+	})
+}
+
+// Callers racing with one bounce, and with different bounces for one row,
+// count it once: the row lock (MySQL) or the write lock (SQLite) orders
+// them.
+func TestRecordBounceConcurrent(t *testing.T) {
+	forEngines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openT(t, dsn, Options{})
+		cid, ids := campaignWith(t, s, "race@example.jp")
+		camp, _ := s.Campaign(ctx, cid)
+		if err := s.Finish(ctx, ids[0], result(250, "2.0.0"), 0); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		got := make([]BounceOutcome, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				// Two keys: each recorded once, the row counted once.
+				b := bounceOf(552, "5.2.2", "mailboxfull", "recipient", fmt.Sprint("key-", i%2))
+				b.Campaign, b.Row = camp.Name, 1
+				got[i], errs[i] = s.RecordBounce(ctx, b)
+			})
+		}
+		wg.Wait()
+		count := map[BounceOutcome]int{}
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("RecordBounce: %v", errs[i])
+			}
+			count[got[i]]++
+		}
+		if count[BounceRecorded] != 1 || count[BounceNoted] != 1 || count[BounceDuplicate] != n-2 {
+			t.Errorf("outcomes %v: want 1 recorded, 1 noted, %d duplicates", count, n-2)
+		}
+		if score, _ := s.Score(ctx, "race@example.jp"); score != 1 {
+			t.Errorf("score %v, want 0.1 once", score)
+		}
+		if hist, _ := s.Bounces(ctx, ids[0]); len(hist) != 2 {
+			t.Errorf("history %d bounces, want 2", len(hist))
+		}
+	})
+}
+
+// What the reports read: finals by reason (the bounce's, the session's
+// stored one, or the code table's), the asynchronous ones, scores by
+// address, bounces by reason.
+func TestBounceReports(t *testing.T) {
+	forEngines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openT(t, dsn, Options{})
+		cid, ids := campaignWith(t, s, "a@example.jp", "B@example.jp", "c@example.jp", "d@example.jp")
+		camp, _ := s.Campaign(ctx, cid)
+		withReason := result(550, "5.7.1")
+		withReason.Reason = "rejected" // the session's own reason is stored
+		fs := []Final{{ids[0], result(250, "2.0.0"), 0}, {ids[1], result(250, "2.0.0"), 0},
+			{ids[2], withReason, 10}, {ids[3], result(550, "5.1.1"), 10}}
+		if _, err := s.FinishBatch(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []Bounce{bounceOf(550, "5.1.1", "userunknown", "recipient", "k1"),
+			bounceOf(-501, "", "vacation", "", "k2")} {
+			b.Campaign, b.Row = camp.Name, 2
+			if _, err := s.RecordBounce(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		async, err := s.CountsAsync(ctx, cid)
+		if err != nil || fmt.Sprint(async) != "map[550:1]" {
+			t.Errorf("CountsAsync: %v, %v", async, err)
+		}
+		rc, err := s.CountsByReason(ctx, cid)
+		if err != nil || fmt.Sprint(rc) != "[{delivered 250 1 0} {rejected 550 1 0} {userunknown 550 2 1}]" {
+			t.Errorf("CountsByReason: %v, %v", rc, err)
+		}
+		sc, err := s.Scores(ctx, []string{"b@example.jp", "B@Example.jp", "a@example.jp"})
+		if err != nil || fmt.Sprint(sc) != "map[B@Example.jp:1 b@example.jp:1]" {
+			t.Errorf("Scores: %v, %v", sc, err)
+		}
+		bs, err := s.BounceStats(ctx, cid)
+		if err != nil || fmt.Sprint(bs) != "[{userunknown recorded 1 1} {vacation noted 1 0}]" {
+			t.Errorf("BounceStats: %v, %v", bs, err)
+		}
+		if r := recipient(t, s, cid, 3); r.Reason() != "rejected" || r.FinalAsync {
+			t.Errorf("row 3: reason %q async %v", r.Reason(), r.FinalAsync)
+		}
 	})
 }

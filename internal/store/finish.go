@@ -209,13 +209,13 @@ func (s *Store) setFinals(ctx context.Context, tx *sql.Tx, todo []Final) error {
 	if s.d.rowAtATime {
 		rows := make([][]any, len(todo))
 		for i, f := range todo {
-			rows[i] = []any{finalState(f), f.Result.Code, f.Result.Enhanced, f.Result.Text, f.RecipientID}
+			rows[i] = []any{finalState(f), f.Result.Code, f.Result.Enhanced, f.Result.Text, f.Result.Reason, f.RecipientID}
 		}
 		return s.eachRow(ctx, tx, `UPDATE recipients SET state = ?, final_code = ?, final_enhanced = ?,
-			final_text = ?, owner = '', lease_until = 0 WHERE id = ?`, rows)
+			final_text = ?, final_reason = ?, owner = '', lease_until = 0 WHERE id = ?`, rows)
 	}
 	var b strings.Builder
-	args := make([]any, 0, len(todo)*9)
+	args := make([]any, 0, len(todo)*11)
 	b.WriteString("UPDATE recipients SET ")
 	column := func(name string, value func(Final) any) {
 		b.WriteString(name + " = CASE id")
@@ -229,6 +229,7 @@ func (s *Store) setFinals(ctx context.Context, tx *sql.Tx, todo []Final) error {
 	column("final_code", func(f Final) any { return f.Result.Code })
 	column("final_enhanced", func(f Final) any { return f.Result.Enhanced })
 	column("final_text", func(f Final) any { return f.Result.Text })
+	column("final_reason", func(f Final) any { return f.Result.Reason })
 	b.WriteString("owner = '', lease_until = 0 WHERE id IN (" + placeholders(len(todo)) + ")")
 	for _, f := range todo {
 		args = append(args, f.RecipientID)

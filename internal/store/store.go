@@ -150,7 +150,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeInit, Err: err}
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db, d, opt.LockTimeout); err != nil {
 		db.Close()
 		code := CodeConnection
 		if d == sqliteDialect {
@@ -168,6 +168,26 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, &Error{Code: CodeInit, Err: err}
 	}
 	return s, nil
+}
+
+// ping opens the first connection. A new SQLite connection sets its
+// journal mode, which fails at once with SQLITE_BUSY, the busy timeout
+// notwithstanding, while another process creates or migrates the file:
+// that is retried for up to the lock timeout.
+func ping(ctx context.Context, db *sql.DB, d *dialect, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := db.PingContext(ctx)
+		var busy interface{ Code() int }
+		if err == nil || d != sqliteDialect || !errors.As(err, &busy) || busy.Code()&0xff != 5 || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the store.
