@@ -27,8 +27,16 @@ import (
 // exportPage is how many recipients one store read returns.
 const exportPage = 1000
 
-// exportColumns come first in TSV and CSV, then the merge fields.
+// exportColumns come first in TSV and CSV, then the merge fields, then
+// exportTail: columns added later go last, so that no column an existing
+// script reads by position moves.
 var exportColumns = []string{"row", "email", "state", "code", "enhanced", "text", "attempts", "mx_host"}
+
+// exportTail: async is "1" when the final came from a bounce mail after
+// the session (issue 12); reason is the final's reason name (the bounce's,
+// or the session reply's; "delivered" for a 2xx); score is the address's
+// error score now.
+var exportTail = []string{"async", "reason", "score"}
 
 // exportRecord is one recipient in the export; in JSON lines, one line.
 type exportRecord struct {
@@ -41,6 +49,9 @@ type exportRecord struct {
 	Attempts int               `json:"attempts"`
 	MXHost   string            `json:"mx_host,omitempty"` // of the latest attempt
 	Fields   map[string]string `json:"fields,omitempty"`  // merge fields
+	Async    bool              `json:"async,omitempty"`   // the final came from a bounce mail
+	Reason   string            `json:"reason,omitempty"`  // the final's reason name
+	Score    codes.Tenths      `json:"score"`             // the address's error score
 }
 
 func (r exportRecord) cells(fields []string) []string {
@@ -53,7 +64,11 @@ func (r exportRecord) cells(fields []string) []string {
 	for _, f := range fields {
 		out = append(out, r.Fields[f])
 	}
-	return out
+	async := ""
+	if r.Async {
+		async = "1"
+	}
+	return append(out, async, r.Reason, r.Score.String())
 }
 
 // tsvEscaper keeps every value on one line and free of tabs.
@@ -153,7 +168,8 @@ func exportRecipients(ctx context.Context, st *store.Store, campaignID int64, fo
 		}
 		if n == 0 && format != "json" {
 			fields, known = fieldNames(page)
-			if err := write(append(slices.Clone(exportColumns), headerNames(fields)...)); err != nil {
+			header := append(slices.Clone(exportColumns), headerNames(fields)...)
+			if err := write(append(header, exportTail...)); err != nil {
 				return n, err
 			}
 		}
@@ -161,17 +177,23 @@ func exportRecipients(ctx context.Context, st *store.Store, campaignID int64, fo
 			break
 		}
 		ids := make([]int64, len(page))
+		addrs := make([]string, len(page))
 		for i, r := range page {
-			ids[i] = r.ID
+			ids[i], addrs[i] = r.ID, r.Email
 		}
 		last, err := st.LastAttempts(ctx, ids)
+		if err != nil {
+			return n, err
+		}
+		scores, err := st.Scores(ctx, addrs)
 		if err != nil {
 			return n, err
 		}
 		for _, r := range page {
 			rec := exportRecord{Row: r.Row, Email: r.Email, State: r.State, Code: r.FinalCode,
 				Enhanced: r.FinalEnhanced, Text: r.FinalText, Attempts: r.Attempts,
-				MXHost: last[r.ID].MXHost, Fields: r.Fields}
+				MXHost: last[r.ID].MXHost, Fields: r.Fields, Async: r.FinalAsync, Reason: r.Reason(),
+				Score: scores[r.Email]}
 			if format == "json" {
 				err = enc.Encode(rec)
 			} else {
@@ -225,7 +247,7 @@ func headerNames(fields []string) []string {
 	out := make([]string, len(fields))
 	for i, f := range fields {
 		out[i] = f
-		for slices.Contains(exportColumns, out[i]) || slices.Contains(out[:i], out[i]) {
+		for slices.Contains(exportColumns, out[i]) || slices.Contains(exportTail, out[i]) || slices.Contains(out[:i], out[i]) {
 			out[i] = "field_" + out[i]
 		}
 	}

@@ -12,16 +12,20 @@ import (
 )
 
 // `campaign report`: a campaign's results by code (with the code table's
-// text in English or Japanese), by destination domain, by MX host or in
-// time buckets.
+// text in English or Japanese), by destination domain, by reason, by MX
+// host or in time buckets. Finals a bounce mail set after the session
+// (issue 12) count under their code like any other; the ASYNC column says
+// how many of them came so.
 
 // reportWords are the labels of a report in one language; the codes'
 // meanings come from the code table, never from here.
 type reportWords struct {
 	head                               string // id, name, state, what
 	byCode, byDomain, byMX, byTime     string // what, for head
+	byReason                           string
 	code, count, share, meaning, total string
 	domain, mx, time, recipients       string
+	reason, async, asyncNote           string
 	attempts, delivered, codes, none   string
 	notFinal, skipped, suppressedBy    string
 	legend                             string
@@ -31,7 +35,8 @@ var reportLang = map[string]reportWords{
 	"en": {
 		head:   "campaign %d %q (%s): %s\n",
 		byCode: "%d final results by code", byDomain: "final results by destination domain",
-		byMX: "attempts by MX host", byTime: "attempts per %s",
+		byMX: "attempts by MX host", byTime: "attempts per %s", byReason: "final results by reason",
+		reason: "REASON", async: "ASYNC", asyncNote: "ASYNC: of them, set by a bounce mail after the session: %d\n",
 		code: "CODE", count: "COUNT", share: "SHARE", meaning: "MEANING", total: "total",
 		domain: "DOMAIN", mx: "MX HOST", time: "TIME", recipients: "RECIPIENTS",
 		attempts: "ATTEMPTS", delivered: "DELIVERED", codes: "CODES", none: "(none)",
@@ -43,7 +48,8 @@ var reportLang = map[string]reportWords{
 	"ja": {
 		head:   "キャンペーン %d「%s」(%s): %s\n",
 		byCode: "コード別の最終結果 %d 件", byDomain: "宛先ドメイン別の最終結果",
-		byMX: "MXホスト別の配信試行", byTime: "%s ごとの配信試行",
+		byMX: "MXホスト別の配信試行", byTime: "%s ごとの配信試行", byReason: "理由別の最終結果",
+		reason: "理由", async: "非同期", asyncNote: "非同期: うち送信後に届いたバウンスメールによる結果: %d 件\n",
 		code: "コード", count: "件数", share: "割合", meaning: "説明", total: "合計",
 		domain: "ドメイン", mx: "MXホスト", time: "時刻", recipients: "宛先数",
 		attempts: "試行数", delivered: "配信成功", codes: "コード別件数", none: "(なし)",
@@ -71,6 +77,7 @@ type reportJSON struct {
 type codeRow struct {
 	Code  int     `json:"code"`
 	Count int     `json:"count"`
+	Async int     `json:"async"` // of Count, set by a bounce after the session
 	Share float64 `json:"share"` // of the final results, 0…1
 	Class string  `json:"class"`
 	EN    string  `json:"en"`
@@ -78,19 +85,20 @@ type codeRow struct {
 }
 
 type groupRow struct {
-	Key       *string        `json:"key,omitempty"`   // domain or MX host ("" when none); absent for --by time
+	Key       *string        `json:"key,omitempty"`   // domain, reason or MX host ("" when none); absent for --by time
 	Start     *time.Time     `json:"start,omitempty"` // --by time
 	Count     int            `json:"count"`
 	Delivered int            `json:"delivered"`
+	Async     *int           `json:"async,omitempty"` // --by reason: of Count, set by a bounce after the session
 	Codes     map[string]int `json:"codes"`
 	codes     map[int]int
 }
 
 func runCampaignReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign report", "campaign report [--config FILE] [--lang en|ja] [--by code|domain|mx|time] [--bucket 1m] [--json] NAME|ID", stderr)
+	fs := newFlags("campaign report", "campaign report [--config FILE] [--lang en|ja] [--by code|domain|reason|mx|time] [--bucket 1m] [--json] NAME|ID", stderr)
 	cfgPath := configFlag(fs)
 	lang := fs.String("lang", "en", `language of the labels and of the codes' meanings: "en" or "ja"`)
-	by := fs.String("by", "code", `"code" (final results), "domain" (final results per destination domain), "mx" (attempts per MX host) or "time" (attempts per --bucket)`)
+	by := fs.String("by", "code", `"code" (final results), "domain" (final results per destination domain), "reason" (final results per reason name: a bounce's, or the session reply's), "mx" (attempts per MX host) or "time" (attempts per --bucket)`)
 	bucketText := fs.String("bucket", "1m", "width of a time bucket for --by time (30s, 1m, 1h…)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	ref, err := oneCampaignArgs(fs, args, "campaign report")
@@ -106,9 +114,9 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 		return usagef("--bucket %q: want a duration of at least 1ms such as 1m", *bucketText)
 	}
 	switch *by {
-	case "code", "domain", "mx", "time":
+	case "code", "domain", "reason", "mx", "time":
 	default:
-		return usagef(`--by must be "code", "domain", "mx" or "time"`)
+		return usagef(`--by must be "code", "domain", "reason", "mx" or "time"`)
 	}
 	ctx := context.Background()
 	st, err := storeFromFlag(ctx, *cfgPath)
@@ -129,6 +137,11 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 		var cs []store.Count
 		if cs, err = st.CountsByDomain(ctx, c.ID); err == nil {
 			groups = groupCounts(cs)
+		}
+	case "reason":
+		var cs []store.ReasonCount
+		if cs, err = st.CountsByReason(ctx, c.ID); err == nil {
+			groups = groupReasons(cs)
 		}
 	case "mx":
 		var cs []store.Count
@@ -154,6 +167,8 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 	}
 	what, first, count := w.byDomain, w.domain, w.recipients
 	switch *by {
+	case "reason":
+		what, first = w.byReason, w.reason
 	case "mx":
 		what, first, count = w.byMX, w.mx, w.attempts
 	case "time":
@@ -161,8 +176,15 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, what)
 	t := newTable(1, 2)
-	t.add(first, count, w.delivered, w.codes)
+	async := *by == "reason"
+	if async {
+		t = newTable(1, 2, 3)
+		t.add(first, count, w.delivered, w.async, w.codes)
+	} else {
+		t.add(first, count, w.delivered, w.codes)
+	}
 	all := map[int]int{}
+	asyncAll := 0
 	for _, g := range groups {
 		key := w.none
 		if g.Start != nil {
@@ -170,12 +192,21 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 		} else if *g.Key != "" {
 			key = *g.Key
 		}
-		t.add(key, itoa(g.Count), itoa(g.Delivered), codeList(g.codes))
+		if async {
+			t.add(key, itoa(g.Count), itoa(g.Delivered), itoa(*g.Async), codeList(g.codes))
+			asyncAll += *g.Async
+		} else {
+			t.add(key, itoa(g.Count), itoa(g.Delivered), codeList(g.codes))
+		}
 		for code, n := range g.codes {
 			all[code] += n
 		}
 	}
-	t.add(w.total, itoa(out.Total), "", codeList(all))
+	if async {
+		t.add(w.total, itoa(out.Total), "", itoa(asyncAll), codeList(all))
+	} else {
+		t.add(w.total, itoa(out.Total), "", codeList(all))
+	}
 	if err := t.flush(stdout); err != nil {
 		return err
 	}
@@ -185,6 +216,10 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 // reportByCode prints every final code with its count, share and meaning.
 func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang string, w reportWords, asJSON bool, stdout io.Writer) error {
 	finals, err := st.Counts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	async, err := st.CountsAsync(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -205,7 +240,7 @@ func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang s
 	rows := make([]codeRow, len(keys))
 	for i, code := range keys {
 		d := describe(code)
-		rows[i] = codeRow{Code: code, Count: finals[code], Share: percent(finals[code], total) / 100,
+		rows[i] = codeRow{Code: code, Count: finals[code], Async: async[code], Share: percent(finals[code], total) / 100,
 			Class: classOf(code), EN: d.EN, JA: d.JA}
 	}
 	pending, claimed, skipped := prog[store.StatePending], prog[store.StateClaimed], prog[store.StateSuppressed]
@@ -214,14 +249,33 @@ func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang s
 			Pending: &pending, Claimed: &claimed, Skipped: &skipped, SuppressedBy: &supBy})
 	}
 	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, fmt.Sprintf(w.byCode, total))
+	// The ASYNC column only where bounces set finals: a campaign without
+	// bounce intake reads as it always did.
+	asyncAll := sum(async)
 	t := newTable(1, 2)
-	t.add(w.code, w.count, w.share, w.meaning)
-	for _, r := range rows {
-		t.add(strconv.Itoa(r.Code), itoa(r.Count), pct(r.Count, total), meaning(r.Code, lang))
+	if asyncAll > 0 {
+		t = newTable(1, 2, 3)
+		t.add(w.code, w.count, w.share, w.async, w.meaning)
+	} else {
+		t.add(w.code, w.count, w.share, w.meaning)
 	}
-	t.add(w.total, itoa(total), pct(total, total), "")
+	for _, r := range rows {
+		if asyncAll > 0 {
+			t.add(strconv.Itoa(r.Code), itoa(r.Count), pct(r.Count, total), itoa(r.Async), meaning(r.Code, lang))
+		} else {
+			t.add(strconv.Itoa(r.Code), itoa(r.Count), pct(r.Count, total), meaning(r.Code, lang))
+		}
+	}
+	if asyncAll > 0 {
+		t.add(w.total, itoa(total), pct(total, total), itoa(asyncAll), "")
+	} else {
+		t.add(w.total, itoa(total), pct(total, total), "")
+	}
 	if err := t.flush(stdout); err != nil {
 		return err
+	}
+	if asyncAll > 0 {
+		fmt.Fprintf(stdout, w.asyncNote, asyncAll)
 	}
 	if pending+claimed > 0 {
 		fmt.Fprintf(stdout, w.notFinal, pending, claimed)
@@ -266,6 +320,27 @@ func groupCounts(cs []store.Count) []*groupRow {
 			out = append(out, g)
 		}
 		g.addCode(c.Code, c.N)
+	}
+	slices.SortStableFunc(out, func(a, b *groupRow) int { return b.Count - a.Count })
+	return out
+}
+
+// groupReasons gathers per-reason counts into one row per reason, the
+// largest first.
+func groupReasons(cs []store.ReasonCount) []*groupRow {
+	var out []*groupRow
+	index := map[string]*groupRow{}
+	for _, c := range cs {
+		g := index[c.Reason]
+		if g == nil {
+			g = newGroup()
+			key, async := c.Reason, 0
+			g.Key, g.Async = &key, &async
+			index[c.Reason] = g
+			out = append(out, g)
+		}
+		g.addCode(c.Code, c.N)
+		*g.Async += c.Async
 	}
 	slices.SortStableFunc(out, func(a, b *groupRow) int { return b.Count - a.Count })
 	return out

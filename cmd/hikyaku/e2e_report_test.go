@@ -142,10 +142,18 @@ func reportFixture(t *testing.T, dataDir string) []exportRow {
 	// What the export must say, row by row.
 	states := map[int64]string{6: "invalid", 7: "suppressed", 8: "claimed", 9: "pending"}
 	attempts := map[string]string{"a@docomo.ne.jp": "2"}
+	// The final's reason: the code table's for the enhanced code, else the
+	// code's; a 2xx is delivered. The score: the finals' weights.
+	reasons := map[int64]string{1: "delivered", 2: "userunknown", 3: "mailboxfull", 4: "networkerror", 5: "hostunknown", 6: "userunknown"}
+	scores := map[int64]string{2: "1", 3: "0.1", 5: "1"}
 	var want []exportRow
 	for _, r := range append(rs, store.Recipient{Row: 9, Email: "h@example.com", Fields: fields("Hachiro", "", "")}) {
 		row := exportRow{"row": fmt.Sprint(r.Row), "email": r.Email, "state": states[r.Row], "attempts": "0",
-			"name": r.Fields["name"], "city": r.Fields["city"], "note": r.Fields["note"]}
+			"name": r.Fields["name"], "city": r.Fields["city"], "note": r.Fields["note"],
+			"async": "", "reason": reasons[r.Row], "score": "0"}
+		if sc, ok := scores[r.Row]; ok {
+			row["score"] = sc
+		}
 		if r.Row == 6 {
 			row["code"], row["enhanced"], row["text"] = "800", invalid.Enhanced, invalid.Text
 		}
@@ -307,7 +315,7 @@ func TestE2EReportCampaign(t *testing.T) {
 	t.Run("export", func(t *testing.T) {
 		tsv := hkOK(t, "campaign", "export", "--config", cfg, "spring-sale")
 		lines := strings.Split(strings.TrimSuffix(tsv, "\n"), "\n")
-		if len(lines) != 10 || lines[0] != "row\temail\tstate\tcode\tenhanced\ttext\tattempts\tmx_host\tcity\tname\tnote" {
+		if len(lines) != 10 || lines[0] != "row\temail\tstate\tcode\tenhanced\ttext\tattempts\tmx_host\tcity\tname\tnote\tasync\treason\tscore" {
 			t.Fatalf("tsv export: %d lines, header %q\n%s", len(lines), lines[0], tsv)
 		}
 		compareExport(t, "tsv", tableRows(t, lines[0], splitTSV(lines)), want)
@@ -339,7 +347,11 @@ func TestE2EReportCampaign(t *testing.T) {
 			}
 			row := exportRow{"row": fmt.Sprint(rec.Row), "email": rec.Email, "state": string(rec.State), "code": "",
 				"enhanced": rec.Enhanced, "text": rec.Text, "attempts": fmt.Sprint(rec.Attempts), "mx_host": rec.MXHost,
-				"name": rec.Fields["name"], "city": rec.Fields["city"], "note": rec.Fields["note"]}
+				"name": rec.Fields["name"], "city": rec.Fields["city"], "note": rec.Fields["note"],
+				"async": "", "reason": rec.Reason, "score": rec.Score.String()}
+			if rec.Async {
+				row["async"] = "1"
+			}
 			if rec.Code != 0 {
 				row["code"] = fmt.Sprint(rec.Code)
 			}
@@ -456,5 +468,146 @@ func compareExport(t *testing.T, format string, got, want []exportRow) {
 	}
 	if _, err := strconv.Atoi(got[0]["row"]); err != nil {
 		t.Errorf("%s export: row column %q", format, got[0]["row"])
+	}
+}
+
+// Bounce-derived results (issue 12) in report, report --by reason and
+// export: a store filled through the store API as serve's intake fills it.
+func TestE2EReportBounces(t *testing.T) {
+	hikyakuBin(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hikyaku.toml")
+	data := filepath.Join(dir, "data")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("hostname = \"mx.example.test\"\ndata_dir = %q\n", data)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	os.MkdirAll(data, 0o755)
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(data, store.DefaultFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid, err := st.CreateCampaign(ctx, store.Campaign{Name: "bounced", ListPath: "b.tsv", State: store.CampaignDone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{"a@example.jp", "b@example.jp", "c@example.jp", "d@example.jp", "e@example.jp"}
+	var rs []store.Recipient
+	for i, a := range addrs {
+		rs = append(rs, store.Recipient{Row: int64(i + 1), Email: a})
+	}
+	if err := st.AddRecipients(ctx, cid, rs); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := st.Claim(ctx, cid, "e2e", 5, time.Hour)
+	if err != nil || len(claimed) != 5 {
+		t.Fatalf("claimed %d: %v", len(claimed), err)
+	}
+	ok := outcome.Result{Code: 250, Enhanced: "2.0.0", Text: "ok", Host: "mx.example.jp"}
+	unknown := outcome.Result{Code: 550, Enhanced: "5.1.1", Text: "user unknown", Host: "mx.example.jp"}
+	var finals []store.Final
+	for _, r := range claimed {
+		f := store.Final{RecipientID: r.ID, Result: ok}
+		if r.Row == 3 {
+			f = store.Final{RecipientID: r.ID, Result: unknown, Weight: codes.Weight(550)}
+		}
+		finals = append(finals, f)
+	}
+	if n, err := st.FinishBatch(ctx, finals); err != nil || n != 5 {
+		t.Fatalf("FinishBatch: %d, %v", n, err)
+	}
+	for _, c := range []struct {
+		b    store.Bounce
+		want store.BounceOutcome
+	}{
+		{store.Bounce{Row: 1, Key: "m1", Code: 550, Enhanced: "5.1.1", Text: "550 5.1.1 unknown user", Reason: "userunknown", Blame: "recipient"}, store.BounceRecorded},
+		{store.Bounce{Row: 1, Key: "m1", Code: 550, Enhanced: "5.1.1", Text: "550 5.1.1 unknown user", Reason: "userunknown", Blame: "recipient"}, store.BounceDuplicate},
+		{store.Bounce{Row: 2, Key: "m2", Code: 550, Enhanced: "5.7.1", Text: "550 5.7.1 blocked by reputation", Reason: "blocked", Blame: "sender"}, store.BounceRecorded},
+		{store.Bounce{Row: 3, Key: "m3", Code: 550, Enhanced: "5.1.1", Text: "550 5.1.1 unknown user", Reason: "userunknown", Blame: "recipient"}, store.BounceNoted},
+		{store.Bounce{Row: 4, Key: "m4", Complaint: true, Blame: "recipient"}, store.BounceRecorded},
+	} {
+		c.b.Campaign = "bounced"
+		if got, err := st.RecordBounce(ctx, c.b); err != nil || got != c.want {
+			t.Fatalf("RecordBounce row %d: %q, %v; want %q", c.b.Row, got, err, c.want)
+		}
+	}
+	st.Close()
+
+	en := hkOK(t, "campaign", "report", "--config", cfg, "bounced")
+	for _, re := range []string{`(?m)^CODE\s+COUNT\s+SHARE\s+ASYNC\s+MEANING$`,
+		`(?m)^250\s+1\s+20\.0%\s+0\s+`, `(?m)^550\s+3\s+60\.0%\s+2\s+`, `(?m)^860\s+1\s+20\.0%\s+1\s+` + regexp.QuoteMeta(describe(860).EN) + `$`,
+		`(?m)^total\s+5\s+100\.0%\s+3$`, `(?m)^ASYNC: of them, set by a bounce mail after the session: 3$`} {
+		if !regexp.MustCompile(re).MatchString(en) {
+			t.Errorf("report: no match for %s in\n%s", re, en)
+		}
+	}
+	var byCode struct {
+		reportJSON
+		Rows []codeRow `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--json", "--config", cfg, "bounced")), &byCode); err != nil {
+		t.Fatal(err)
+	}
+	if len(byCode.Rows) != 3 || byCode.Rows[1].Code != 550 || byCode.Rows[1].Async != 2 || byCode.Rows[2].Async != 1 || byCode.Rows[0].Async != 0 {
+		t.Errorf("report --json: %+v", byCode.Rows)
+	}
+
+	byReason := hkOK(t, "campaign", "report", "--config", cfg, "--by", "reason", "bounced")
+	for _, re := range []string{`^campaign \d+ "bounced" \(done\): final results by reason\n`,
+		`(?m)^REASON\s+RECIPIENTS\s+DELIVERED\s+ASYNC\s+CODES$`,
+		`(?m)^userunknown\s+2\s+0\s+1\s+550×2$`, `(?m)^blocked\s+1\s+0\s+1\s+550×1$`,
+		`(?m)^feedback\s+1\s+0\s+1\s+860×1$`, `(?m)^delivered\s+1\s+1\s+0\s+250×1$`,
+		`(?m)^total\s+5\s+3\s+250×1 550×3 860×1$`} {
+		if !regexp.MustCompile(re).MatchString(byReason) {
+			t.Errorf("report --by reason: no match for %s in\n%s", re, byReason)
+		}
+	}
+	ja := hkOK(t, "campaign", "report", "--config", cfg, "--by", "reason", "--lang", "ja", "bounced")
+	if !regexp.MustCompile(`(?m)^理由\s+宛先数\s+配信成功\s+非同期\s+コード別件数$`).MatchString(ja) {
+		t.Errorf("report --by reason --lang ja:\n%s", ja)
+	}
+	var reasons struct {
+		reportJSON
+		Rows []groupRow `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--json", "--by", "reason", "--config", cfg, "bounced")), &reasons); err != nil {
+		t.Fatal(err)
+	}
+	if reasons.Total != 5 || len(reasons.Rows) != 4 || *reasons.Rows[0].Key != "userunknown" || reasons.Rows[0].Count != 2 ||
+		reasons.Rows[0].Async == nil || *reasons.Rows[0].Async != 1 || reasons.Rows[0].Codes["550"] != 2 {
+		t.Errorf("report --by reason --json: %+v", reasons)
+	}
+
+	tsv := hkOK(t, "campaign", "export", "--config", cfg, "bounced")
+	lines := strings.Split(strings.TrimSuffix(tsv, "\n"), "\n")
+	got := tableRows(t, lines[0], splitTSV(lines))
+	want := []struct{ state, code, async, reason, score string }{
+		{"failed", "550", "1", "userunknown", "1"},
+		{"failed", "550", "1", "blocked", "0"},
+		{"failed", "550", "", "userunknown", "1"},
+		{"failed", "860", "1", "feedback", "1"},
+		{"sent", "250", "", "delivered", "0"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("export: %d rows\n%s", len(got), tsv)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["state"] != w.state || g["code"] != w.code || g["async"] != w.async || g["reason"] != w.reason ||
+			g["score"] != w.score || g["attempts"] != "0" {
+			t.Errorf("export row %d: %v, want %+v", i+1, g, w)
+		}
+	}
+	if got[0]["text"] != "550 5.1.1 unknown user" || got[2]["text"] != "user unknown" {
+		t.Errorf("export texts: the bounce's for row 1 (%q), the session's for row 3 (%q)", got[0]["text"], got[2]["text"])
+	}
+	sup := hkOK(t, "campaign", "suppress", "list", "--config", cfg)
+	for _, re := range []string{`(?m)^d@example\.jp\s+\S+ \S+\s+1\s+feedback$`, `(?m)^a@example\.jp\s+\S+ \S+\s+1\s+score 1 reached`} {
+		if !regexp.MustCompile(re).MatchString(sup) {
+			t.Errorf("suppress list: no match for %s in\n%s", re, sup)
+		}
+	}
+	if strings.Contains(sup, "b@example.jp") {
+		t.Errorf("a sender-side bounce suppressed b@example.jp:\n%s", sup)
 	}
 }
