@@ -267,3 +267,41 @@ func TestBounceReports(t *testing.T) {
 		}
 	})
 }
+
+// A store of schema version 2, with rows, takes version 3 on Open: the
+// rows read back with no asynchronous final and no reason, and take
+// bounces.
+func TestMigrateToBounces(t *testing.T) {
+	forEngines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		all := migrations
+		migrations = all[:2]
+		old, err := Open(ctx, dsn, Options{})
+		migrations = all
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := old.db.ExecContext(ctx, `INSERT INTO campaigns (name, created, template_hash, list_path, options, state)
+			VALUES ('v2', 0, '', 'l.tsv', '{}', 'done')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cid, _ := res.LastInsertId()
+		if _, err := old.db.ExecContext(ctx, `INSERT INTO recipients (campaign_id, row_no, email, addr, domain, fields,
+			state, owner, lease_until, final_code, final_enhanced, final_text, attempts)
+			VALUES (?, 1, 'x@example.jp', 'x@example.jp', 'example.jp', '{}', 'sent', '', 0, 250, '2.0.0', 'ok', 1)`, cid); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		s := openT(t, dsn, Options{})
+		r := recipient(t, s, cid, 1)
+		if r.FinalCode != 250 || r.FinalAsync || r.FinalReason != "" || r.Reason() != "delivered" {
+			t.Errorf("migrated row: %+v", r)
+		}
+		b := bounceOf(550, "5.1.1", "userunknown", "recipient", "k")
+		b.Campaign, b.Row = "v2", 1
+		if got, err := s.RecordBounce(ctx, b); err != nil || got != BounceRecorded {
+			t.Errorf("bounce on a migrated row: %q, %v", got, err)
+		}
+	})
+}
