@@ -1,0 +1,320 @@
+package bounce
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/transform"
+)
+
+// Bounds on what one mail may cost: a MIME bomb or a 1,000-deep nesting
+// is read up to these and the rest ignored.
+const (
+	maxDepth    = 12
+	maxParts    = 256
+	maxTextPart = 2 << 20 // octets of one decoded text part kept for reading
+)
+
+type field struct{ name, value string }
+
+// header is a parsed header block, fields in order, values unfolded.
+type header []field
+
+func (h header) get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.name, name) {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// splitHeader reads a header block up to the first empty line. It is
+// tolerant: a line without a colon ends the header (the body starts).
+func splitHeader(b []byte) (header, []byte) {
+	var h header
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		var line []byte
+		rest := b[:0]
+		if i < 0 {
+			line, rest = b, nil
+		} else {
+			line, rest = b[:i], b[i+1:]
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			return h, rest
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
+			v := &h[len(h)-1].value
+			if len(*v) < 16384 {
+				*v += " " + string(bytes.TrimSpace(line))
+			}
+			b = rest
+			continue
+		}
+		c := bytes.IndexByte(line, ':')
+		if c <= 0 || bytes.ContainsAny(line[:c], " \t") && !bytes.HasPrefix(line, []byte("From ")) {
+			if len(h) == 0 && bytes.HasPrefix(line, []byte("From ")) { // mbox separator
+				b = rest
+				continue
+			}
+			return h, b
+		}
+		h = append(h, field{string(line[:c]), string(bytes.TrimSpace(line[c+1:]))})
+		b = rest
+	}
+	return h, nil
+}
+
+// part is one leaf of the MIME tree, its body decoded to UTF-8 text when
+// it is text.
+type part struct {
+	ctype    string // lower case, "text/plain"
+	text     string // decoded text for text/*, delivery-status, feedback-report
+	returned bool   // inside (or the header of) the returned original message
+	header   header // for message/rfc822 and text/rfc822-headers: the returned header
+}
+
+type walker struct {
+	parts []part
+	dec   *mime.WordDecoder
+}
+
+func newWalker() *walker {
+	return &walker{dec: &mime.WordDecoder{CharsetReader: charsetReader}}
+}
+
+func charsetReader(charset string, r io.Reader) (io.Reader, error) {
+	e, err := htmlindex.Get(charset)
+	if err != nil {
+		return r, nil
+	}
+	return transform.NewReader(r, e.NewDecoder()), nil
+}
+
+// decodeWords decodes RFC 2047 words in a header value.
+func (w *walker) decodeWords(s string) string {
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	d, err := w.dec.DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return d
+}
+
+func mediaType(v string) (string, map[string]string) {
+	if v == "" {
+		return "text/plain", nil
+	}
+	t, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		// Take what can be taken: the type before ';', a boundary anywhere.
+		t = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
+		params = map[string]string{}
+		if i := strings.Index(strings.ToLower(v), "boundary="); i >= 0 {
+			b := strings.TrimSpace(v[i+9:])
+			if j := strings.IndexByte(b, ';'); j >= 0 {
+				b = b[:j]
+			}
+			params["boundary"] = strings.Trim(b, `"`)
+		}
+		if i := strings.Index(strings.ToLower(v), "charset="); i >= 0 {
+			c := strings.TrimSpace(v[i+8:])
+			if j := strings.IndexAny(c, "; "); j >= 0 {
+				c = c[:j]
+			}
+			params["charset"] = strings.Trim(c, `"`)
+		}
+	}
+	return t, params
+}
+
+// walk flattens the entity (header h, body b) into w.parts.
+func (w *walker) walk(h header, b []byte, depth int, returned bool) {
+	if depth > maxDepth || len(w.parts) >= maxParts {
+		return
+	}
+	ct, params := mediaType(h.get("Content-Type"))
+	switch {
+	case strings.HasPrefix(ct, "multipart/"):
+		boundary := params["boundary"]
+		if boundary == "" {
+			w.addText(ct, h, b, params, returned)
+			return
+		}
+		for _, body := range splitMultipart(b, boundary) {
+			if len(w.parts) >= maxParts {
+				return
+			}
+			ph, pb := splitHeader(body)
+			w.walk(ph, pb, depth+1, returned)
+		}
+	case ct == "message/rfc822" || ct == "message/global" || ct == "message/partial":
+		inner := decodeCTE(b, h.get("Content-Transfer-Encoding"))
+		ih, ib := splitHeader(inner)
+		w.parts = append(w.parts, part{ctype: ct, returned: true, header: ih})
+		// The returned message's own text is not read as the bounce's,
+		// but a bounce forwarded as an attachment is: read its parts
+		// when this is the only thing at the top.
+		if !returned && depth == 0 {
+			w.walk(ih, ib, depth+1, false)
+		}
+	case ct == "text/rfc822-headers" || ct == "message/rfc822-headers" || ct == "text/global-headers" || ct == "message/global-headers":
+		ih, _ := splitHeader(decodeCTE(b, h.get("Content-Transfer-Encoding")))
+		w.parts = append(w.parts, part{ctype: ct, returned: true, header: ih})
+	default:
+		w.addText(ct, h, b, params, returned)
+	}
+}
+
+func (w *walker) addText(ct string, h header, b []byte, params map[string]string, returned bool) {
+	textual := strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "message/") && strings.Contains(ct, "status") ||
+		strings.Contains(ct, "feedback-report") || ct == "application/octet-stream" && len(b) < 65536
+	if !textual {
+		return
+	}
+	body := decodeCTE(b, h.get("Content-Transfer-Encoding"))
+	if len(body) > maxTextPart {
+		body = body[:maxTextPart]
+	}
+	s := toUTF8(body, params["charset"])
+	if ct == "text/html" {
+		s = stripHTML(s)
+	}
+	w.parts = append(w.parts, part{ctype: ct, text: s, returned: returned})
+}
+
+func decodeCTE(b []byte, cte string) []byte {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		clean := make([]byte, 0, len(b))
+		for _, c := range b {
+			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
+				clean = append(clean, c)
+			}
+		}
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+		n, err := base64.StdEncoding.Decode(out, clean)
+		if err != nil && n == 0 {
+			n, _ = base64.RawStdEncoding.Decode(out, bytes.TrimRight(clean, "="))
+		}
+		return out[:n]
+	case "quoted-printable":
+		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(b)))
+		if err != nil && len(out) == 0 {
+			return b
+		}
+		return out
+	}
+	return b
+}
+
+// toUTF8 converts from the declared charset; undeclared 8-bit text and
+// ISO-2022-JP escapes are guessed, as Japanese carriers often omit the
+// parameter.
+func toUTF8(b []byte, charset string) string {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	if cs == "" || cs == "us-ascii" {
+		switch {
+		case bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")):
+			cs = "iso-2022-jp"
+		case !isASCII(b) && !isUTF8(b):
+			cs = "shift_jis"
+		default:
+			return string(b)
+		}
+	}
+	if cs == "utf-8" || cs == "utf8" {
+		return string(b)
+	}
+	e, err := htmlindex.Get(cs)
+	if err != nil {
+		return string(b)
+	}
+	out, _, err := transform.Bytes(e.NewDecoder(), b)
+	if err != nil {
+		return string(b)
+	}
+	return string(out)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isUTF8(b []byte) bool { return utf8Valid(b) }
+
+// splitMultipart cuts a multipart body at its boundary lines, tolerating a
+// missing closing delimiter.
+func splitMultipart(b []byte, boundary string) [][]byte {
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1
+	for pos := 0; pos < len(b); {
+		end := bytes.IndexByte(b[pos:], '\n')
+		lineEnd := len(b)
+		next := len(b)
+		if end >= 0 {
+			lineEnd, next = pos+end, pos+end+1
+		}
+		line := bytes.TrimRight(b[pos:lineEnd], "\r \t")
+		if bytes.HasPrefix(line, delim) {
+			rest := line[len(delim):]
+			if start >= 0 {
+				parts = append(parts, b[start:pos])
+				if len(parts) >= maxParts {
+					return parts
+				}
+			}
+			if bytes.Equal(rest, []byte("--")) {
+				return parts
+			}
+			if len(rest) == 0 {
+				start = next
+			}
+		}
+		pos = next
+	}
+	if start >= 0 && start < len(b) {
+		parts = append(parts, b[start:])
+	}
+	return parts
+}
+
+func stripHTML(s string) string {
+	var b strings.Builder
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<':
+			in = true
+			if i+3 < len(s) && (strings.EqualFold(s[i:i+3], "<br") || strings.EqualFold(s[i:i+3], "<p>") || strings.EqualFold(s[i:i+3], "<p ") || strings.EqualFold(s[i:i+4], "<tr>") || strings.EqualFold(s[i:i+4], "<div")) {
+				b.WriteByte('\n')
+			}
+		case c == '>':
+			in = false
+		case !in:
+			b.WriteByte(c)
+		}
+	}
+	r := strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
+	return r.Replace(b.String())
+}
+
+func utf8Valid(b []byte) bool { return utf8.Valid(b) }
