@@ -229,7 +229,7 @@ func toUTF8(b []byte, charset string) string {
 		switch {
 		case bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")):
 			cs = "iso-2022-jp"
-		case !isASCII(b) && !isUTF8(b):
+		case !isASCII(b) && !utf8.Valid(b):
 			cs = "shift_jis"
 		default:
 			return string(b)
@@ -258,7 +258,6 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-func isUTF8(b []byte) bool { return utf8Valid(b) }
 
 // splitMultipart cuts a multipart body at its boundary lines, tolerating a
 // missing closing delimiter.
@@ -316,5 +315,3 @@ func stripHTML(s string) string {
 	r := strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
 	return r.Replace(b.String())
 }
-
-func utf8Valid(b []byte) bool { return utf8.Valid(b) }

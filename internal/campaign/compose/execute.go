@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hikyaku/hikyaku/internal/longline"
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 // Output is one recipient's message.
@@ -85,7 +86,7 @@ func (t *Template) Execute(campaign string, row int, email string, fields map[st
 	// <campaign.row.random@host>: unique by the random part alone, the
 	// rest is for the person reading a log or a complaint.
 	idLeft := strconv.Itoa(row) + "." + hex.EncodeToString(rnd[:8])
-	if c := escapeName(campaign); c != "" {
+	if c := verp.EscapeName(campaign); c != "" {
 		idLeft = c + "." + idLeft
 	}
 	out.MessageID = "<" + idLeft + "@" + t.hostname + ">"

@@ -3,6 +3,8 @@ package compose
 import (
 	"strconv"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 // verpPrefix starts every VERP local part. Bounces come back to
@@ -16,7 +18,7 @@ const verpPrefix = "bounce+"
 // valid local part that ParseVERP turns back into the name; '-' is among
 // them, so that the last '-' always starts the row. row must be >= 0.
 func VERP(campaign string, row int, domain string) string {
-	return verpPrefix + escapeName(campaign) + "-" + strconv.Itoa(row) + "@" + domain
+	return verpPrefix + verp.EscapeName(campaign) + "-" + strconv.Itoa(row) + "@" + domain
 }
 
 // ParseVERP reads a VERP address back; ok is false for any other address.
@@ -45,50 +47,9 @@ func ParseVERP(addr string) (campaign string, row int, ok bool) {
 	if err != nil {
 		return "", 0, false
 	}
-	campaign, ok = unescapeName(local[:dash])
+	campaign, ok = verp.UnescapeName(local[:dash])
 	if !ok {
 		return "", 0, false
 	}
 	return campaign, row, true
-}
-
-func escapeName(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		// '.' only where a dot-atom allows it: not first, last or doubled.
-		dotOK := c == '.' && i > 0 && i < len(s)-1 && s[i-1] != '.'
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || dotOK {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('=')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-func unescapeName(s string) (string, bool) {
-	if !strings.Contains(s, "=") {
-		return s, true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '=' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b.WriteByte(byte(v))
-		i += 2
-	}
-	return b.String(), true
 }
