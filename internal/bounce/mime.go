@@ -258,7 +258,6 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-
 // splitMultipart cuts a multipart body at its boundary lines, tolerating a
 // missing closing delimiter.
 func splitMultipart(b []byte, boundary string) [][]byte {
