@@ -34,6 +34,7 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	Store    Store    `toml:"store"`
 	Campaign Campaign `toml:"campaign"`
+	Bounce   Bounce   `toml:"bounce"`
 
 	// File is where the configuration came from ("" for embedded defaults).
 	File string `toml:"-"`
@@ -184,6 +185,15 @@ type Campaign struct {
 	ResendInDoubt         bool     `toml:"resend_in_doubt"`
 }
 
+// Bounce configures the intake of bounces and complaints by serve and
+// `hikyaku bounce import` (issue 12).
+type Bounce struct {
+	ComplaintAddresses []string `toml:"complaint_addresses"`
+	Rules              string   `toml:"rules"`
+	VERPSecretFile     string   `toml:"verp_secret_file"`
+	Retry              Duration `toml:"retry"`
+}
+
 // Size is a byte count written as a number or with a unit ("25MiB", "10MB").
 type Size int64
 
@@ -265,6 +275,10 @@ func Defaults() Config {
 			StopPercent:     50,
 			Charset:         "UTF-8",
 			MobileISO2022JP: true,
+		},
+		Bounce: Bounce{
+			ComplaintAddresses: []string{},
+			Retry:              Duration(time.Minute),
 		},
 	}
 }

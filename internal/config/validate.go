@@ -129,7 +129,28 @@ func (c *Config) validate() *Error {
 	if e := c.validateDelivery(); e != nil {
 		return e
 	}
-	return c.validateCampaign()
+	if e := c.validateCampaign(); e != nil {
+		return e
+	}
+	return c.validateBounce()
+}
+
+// validateBounce checks [bounce]: complaint addresses are local@domain.
+func (c *Config) validateBounce() *Error {
+	b := c.Bounce
+	for _, a := range b.ComplaintAddresses {
+		local, dom, ok := strings.Cut(a, "@")
+		if !ok || local == "" || strings.ContainsAny(a, " \t<>\r\n") {
+			return bad("bounce.complaint_addresses", "%q is not an address local@domain", a)
+		}
+		if err := checkDomain(dom); err != nil {
+			return bad("bounce.complaint_addresses", "%q: %v", a, err)
+		}
+	}
+	if b.Retry <= 0 {
+		return bad("bounce.retry", "must be more than 0, not %s", b.Retry)
+	}
+	return nil
 }
 
 func (c *Config) validatePolicy() *Error {
