@@ -24,6 +24,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/store"
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 func runCampaignRun(args []string, stdout, stderr io.Writer) error {
@@ -54,7 +55,7 @@ func runCampaignRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := spec.Compile()
+	tmpl, err := compileSpec(cfg, spec)
 	if err != nil {
 		return err
 	}
@@ -139,6 +140,44 @@ func campaignSpec(cfg *config.Config, tmplPath, imagesDir, from string, lifetime
 	}, nil
 }
 
+// compileSpec parses the Spec's template and, when it sends with VERP,
+// gives it the key that signs the return paths: data_dir/verp.key (or
+// bounce.verp_secret_file), created on first use. The key is not part of
+// the Spec, which is stored in the status store.
+func compileSpec(cfg *config.Config, spec campaign.Spec) (*compose.Template, error) {
+	tmpl, err := spec.Compile()
+	if err != nil || spec.ReturnPathDomain == "" {
+		return tmpl, err
+	}
+	key, err := loadVERPKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.SetVERPKey(key)
+	return tmpl, nil
+}
+
+// loadVERPKey reads (creating it when missing) the VERP key that
+// campaigns sign with and serve checks with.
+func loadVERPKey(cfg *config.Config) ([]byte, error) {
+	path := verpKeyPath(cfg)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("VERP key: %w", err)
+	}
+	key, err := verp.LoadKey(path, true)
+	if err != nil {
+		return nil, fmt.Errorf("VERP key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func verpKeyPath(cfg *config.Config) string {
+	if cfg.Bounce.VERPSecretFile != "" {
+		return cfg.Bounce.VERPSecretFile
+	}
+	return filepath.Join(cfg.DataDir, verp.KeyFile)
+}
+
 // findOrCreateCampaign resumes the campaign of that name, refusing one
 // that sends another message, or records a new one.
 func findOrCreateCampaign(ctx context.Context, st *store.Store, name, list string, spec campaign.Spec) (store.Campaign, error) {
@@ -171,7 +210,7 @@ func sendCampaign(ctx context.Context, cfg *config.Config, st *store.Store, c st
 	if err := json.Unmarshal(c.Options, &spec); err != nil {
 		return fmt.Errorf("campaign %s: stored settings unreadable: %w", c.Name, err)
 	}
-	tmpl, err := spec.Compile()
+	tmpl, err := compileSpec(cfg, spec)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/peertest"
 	"github.com/hikyaku/hikyaku/internal/store"
 	"github.com/hikyaku/hikyaku/internal/store/storetest"
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 // These tests run `hikyaku campaign` as a user would: the real binary, a
@@ -226,10 +227,18 @@ func TestE2ECampaignKillResume(t *testing.T) {
 		t.Errorf("summary:\n%s", out)
 	}
 	w.checkOnce(n, snaps, 3*concurrency)
-	// Every message went with its own VERP return path.
+	// Every message went with its own VERP return path, signed with the
+	// key the first run created.
+	key, err := verp.LoadKey(filepath.Join(w.dir, "data", verp.KeyFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range w.peer.Messages() {
 		if !strings.HasPrefix(m.From, "bounce+spring-") || !strings.HasSuffix(m.From, "@bounce.example.test") {
 			t.Fatalf("return path %q is not VERP", m.From)
+		}
+		if _, _, ok := verp.Parse(m.From, key); !ok {
+			t.Fatalf("return path %q is not signed with %s", m.From, verp.KeyFile)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/smtpclient"
 	"github.com/hikyaku/hikyaku/internal/store"
 	"github.com/hikyaku/hikyaku/internal/store/storetest"
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 // The campaign's world: a fake DNS and scripted peers on 127.0.0.2-4, one
@@ -148,12 +149,16 @@ func setup(t *testing.T, dsn string, rows []string, lifetime time.Duration) (*st
 	return st, c, spec
 }
 
+// testVERPKey signs the runs' VERP return paths.
+var testVERPKey = []byte("runner test key, 32 octets long!")
+
 func runner(t *testing.T, st *store.Store, c store.Campaign, spec Spec, eng Deliverer, mutate func(*Options)) *Runner {
 	t.Helper()
 	tmpl, err := spec.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl.SetVERPKey(testVERPKey)
 	opt := Options{Store: st, Engine: eng, Rules: disabledRule{}, Owner: "test", Concurrency: 8, Batch: 5,
 		Lease: time.Minute, RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond}
 	if mutate != nil {
@@ -268,7 +273,7 @@ func TestCampaignOutcomes(t *testing.T) {
 		}
 		for _, m := range w.peers["127.0.0.2"].Messages() {
 			if m.Rcpts[0] == "a@ok.test" {
-				if m.From != "bounce+spring-1@bounce.sender.test" || !strings.Contains(string(m.Data), "Dear Alice,") {
+				if c, row, ok := verp.Parse(m.From, testVERPKey); !ok || c != "spring" || row != 1 || !strings.HasSuffix(m.From, "@bounce.sender.test") || !strings.Contains(string(m.Data), "Dear Alice,") {
 					t.Errorf("a@ok.test: return path %q, body %q", m.From, m.Data)
 				}
 			}

@@ -114,8 +114,13 @@ type Options struct {
 	// mail, with or without "mailto:".
 	ListUnsubscribeMailto string
 	// ReturnPathDomain turns on VERP: the return path of row r of campaign
-	// c is bounce+c-r@ReturnPathDomain. "" uses the From address.
+	// c is bounce+c-r-HASH@ReturnPathDomain, HASH keyed by VERPKey
+	// (internal/verp). "" uses the From address.
 	ReturnPathDomain string
+	// VERPKey signs the VERP return paths (data_dir/verp.key); Execute
+	// fails without one when ReturnPathDomain is set. Template.SetVERPKey
+	// sets it after parsing.
+	VERPKey []byte
 	// Hostname is the right side of Message-ID and Content-ID; "" is the
 	// machine's host name.
 	Hostname string
@@ -165,6 +170,7 @@ type Template struct {
 	charset   string
 	byDomain  map[string]string
 	verp      string
+	verpKey   []byte
 	hostname  string
 	now       func() time.Time
 	fields    map[string]string // merge field → where it is first used
@@ -208,6 +214,7 @@ func ParseTemplate(eml []byte, opt Options) (*Template, error) {
 		return nil, fmt.Errorf("compose: host name %q cannot be the right side of a Message-ID", t.hostname)
 	}
 	t.verp = opt.ReturnPathDomain
+	t.verpKey = append([]byte(nil), opt.VERPKey...)
 	if t.verp != "" {
 		if _, err := protocol.ParseAddress("bounce@" + t.verp); err != nil || strings.HasPrefix(t.verp, "[") {
 			return nil, fmt.Errorf("compose: ReturnPathDomain %q is not a domain", t.verp)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -37,8 +38,12 @@ func newsletterOptions() Options {
 		ListUnsubscribe:       "https://example.co.jp/u?c={{.campaign}}&r={{.row}}&e={{.email | urlquery}}",
 		ListUnsubscribeMailto: "unsubscribe+{{.campaign}}-{{.row}}@example.co.jp",
 		ReturnPathDomain:      "bounce.example.co.jp",
+		VERPKey:               testVERPKey,
 	}
 }
+
+// testVERPKey signs the VERP return paths of the tests.
+var testVERPKey = []byte("0123456789abcdef0123456789abcdef")
 
 // TestGoldenNewsletter: a UTF-8 multipart/alternative template with two
 // inline images, one named by path and one by cid: with a non-ASCII file
@@ -51,7 +56,7 @@ func TestGoldenNewsletter(t *testing.T) {
 	}
 	golden(t, "newsletter.golden", out.Data)
 	checkWire(t, out.Data, false)
-	if out.Charset != UTF8 || out.Fallback != "" || out.ReturnPath != "bounce+may2025-7@bounce.example.co.jp" {
+	if out.Charset != UTF8 || out.Fallback != "" || out.ReturnPath != VERP("may2025", 7, "bounce.example.co.jp", testVERPKey) {
 		t.Errorf("output %+v", out)
 	}
 	d := decodeMessage(t, out.Data)
@@ -94,7 +99,7 @@ func TestGoldenNewsletter(t *testing.T) {
 // with the JIS equivalents and half-width katakana widened.
 func TestGoldenCarrier(t *testing.T) {
 	src := readFile(t, "testdata/carrier.eml")
-	tm := mustParse(t, src, Options{CharsetByDomain: MobileCarrierCharsets(), ReturnPathDomain: "bounce.example.co.jp"})
+	tm := mustParse(t, src, Options{CharsetByDomain: MobileCarrierCharsets(), ReturnPathDomain: "bounce.example.co.jp", VERPKey: testVERPKey})
 	fields := map[string]string{"name": "山田 太郎", "code": "ABC-123"}
 	out, err := tm.Execute("sale", 3, "taro..yamada@docomo.ne.jp", fields)
 	if err != nil {
@@ -337,41 +342,75 @@ func TestListUnsubscribe(t *testing.T) {
 }
 
 func TestVERP(t *testing.T) {
+	// The hashes are HMAC-SHA256 under testVERPKey (internal/verp): pinned,
+	// so that a change of the form is noticed by every bounce in flight.
 	cases := []struct {
 		campaign string
 		row      int
 		want     string
 		why      string
 	}{
-		{"may2025", 42, "bounce+may2025-42@b.example.jp", "the plain case"},
-		{"spring-sale", 0, "bounce+spring=2Dsale-0@b.example.jp", "a '-' in the name must not be taken for the row separator"},
-		{"a.b", 7, "bounce+a.b-7@b.example.jp", "an inner dot is a valid dot-atom"},
-		{".x.", 7, "bounce+=2Ex=2E-7@b.example.jp", "leading and trailing dots are not"},
-		{"夏", 1, "bounce+=E5=A4=8F-1@b.example.jp", "a Japanese name becomes ASCII"},
-		{"a+b@c", 2147483647, "bounce+a=2Bb=40c-2147483647@b.example.jp", "'+' and '@' cannot be in the name as written"},
-		{"", 3, "bounce+-3@b.example.jp", "an empty name still round-trips"},
+		{"may2025", 42, "bounce+may2025-42-5whyta7hdh@b.example.jp", "the plain case"},
+		{"spring-sale", 0, "bounce+spring=2Dsale-0-5q5cz245cm@b.example.jp", "a '-' in the name must not be taken for the row separator"},
+		{"a.b", 7, "bounce+a.b-7-azigted2dl@b.example.jp", "an inner dot is a valid dot-atom"},
+		{".x.", 7, "bounce+=2Ex=2E-7-rv33u3pdhp@b.example.jp", "leading and trailing dots are not"},
+		{"夏", 1, "bounce+=E5=A4=8F-1-dsvvd6ta34@b.example.jp", "a Japanese name becomes ASCII"},
+		{"a+b@c", 2147483647, "bounce+a=2Bb=40c-2147483647-rmxblrfg5j@b.example.jp", "'+' and '@' cannot be in the name as written"},
+		{"", 3, "bounce+-3-sn65iguomv@b.example.jp", "an empty name still round-trips"},
 	}
+	hashes := map[string]string{}
 	for _, c := range cases {
-		got := VERP(c.campaign, c.row, "b.example.jp")
+		got := VERP(c.campaign, c.row, "b.example.jp", testVERPKey)
+		at := strings.LastIndexByte(got, '@')
+		dash := strings.LastIndexByte(got[:at], '-')
+		h := got[dash+1 : at]
+		if len(h) != 10 || strings.Trim(h, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			t.Errorf("VERP(%q, %d) = %q: hash %q is not 10 base32 characters", c.campaign, c.row, got, h)
+		}
 		if got != c.want {
 			t.Errorf("VERP(%q, %d) = %q, want %q (%s)", c.campaign, c.row, got, c.want, c.why)
 		}
-		for _, form := range []string{got, "<" + got + ">", strings.ToLower(got)} {
-			camp, row, ok := ParseVERP(form)
+		if prev, ok := hashes[h]; ok {
+			t.Errorf("%q and %q share the hash %s", prev, got, h)
+		}
+		hashes[h] = got
+		for _, form := range []string{got, "<" + got + ">", strings.ToLower(got), strings.ToUpper(got[:at]) + got[at:]} {
+			camp, row, ok := ParseVERP(form, testVERPKey)
 			if !ok || camp != c.campaign || row != c.row {
-				if form == strings.ToLower(got) && camp == strings.ToLower(c.campaign) && row == c.row {
+				if (form == strings.ToLower(got) && camp == strings.ToLower(c.campaign) ||
+					form == strings.ToUpper(got[:at])+got[at:] && camp == strings.ToUpper(c.campaign)) && ok && row == c.row {
 					continue // a relay that folds case folds the name too
 				}
 				t.Errorf("ParseVERP(%q) = %q %d %v, want %q %d (%s)", form, camp, row, ok, c.campaign, c.row, c.why)
 			}
 		}
+		// Signed by another key, or the row changed: refused.
+		if _, _, ok := ParseVERP(got, []byte("another key, another key, 32 oct")); ok {
+			t.Errorf("ParseVERP(%q) with another key verifies", got)
+		}
+		forged := strings.Replace(got, "-"+strconv.Itoa(c.row)+"-", "-"+strconv.Itoa(c.row+1)+"-", 1)
+		if _, _, ok := ParseVERP(forged, testVERPKey); ok {
+			t.Errorf("ParseVERP(%q), row changed, verifies", forged)
+		}
 	}
 	for _, addr := range []string{
 		"user@example.jp", "bounce@example.jp", "bounce+may-@e.jp", "bounce+may-x1@e.jp",
 		"bounce+may@e.jp", "bounce+a=ZZ-1@e.jp", "bounce+a=4-1@e.jp", "bounce+a-99999999999@e.jp", "bounce+a-1",
+		"bounce+may2025-42@b.example.jp", // the unsigned form of before
+		"bounce+may2025-42-aaaaaaaaaa@b.example.jp",
 	} {
-		if c, r, ok := ParseVERP(addr); ok {
+		if c, r, ok := ParseVERP(addr, testVERPKey); ok {
 			t.Errorf("ParseVERP(%q) = %q %d, want not a VERP address", addr, c, r)
 		}
+	}
+	// Without a key a VERP template refuses to compose rather than send
+	// return paths our intake would refuse.
+	tm := mustParse(t, []byte("From: a@example.jp\nSubject: s\n\nhi\n"), Options{ReturnPathDomain: "b.example.jp", Hostname: "h.example.jp"})
+	if _, err := tm.Execute("c", 1, "r@example.jp", nil); !errors.Is(err, errNoVERPKey) {
+		t.Errorf("Execute without a key: %v", err)
+	}
+	tm.SetVERPKey(testVERPKey)
+	if out, err := tm.Execute("c", 1, "r@example.jp", nil); err != nil || out.ReturnPath != VERP("c", 1, "b.example.jp", testVERPKey) {
+		t.Errorf("Execute after SetVERPKey: %q %v", out.ReturnPath, err)
 	}
 }

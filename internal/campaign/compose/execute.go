@@ -76,7 +76,10 @@ func (t *Template) Execute(campaign string, row int, email string, fields map[st
 	}
 	out := Output{Charset: t.charsetFor(email), SMTPUTF8: m.utf8, ReturnPath: m.from}
 	if t.verp != "" {
-		out.ReturnPath = VERP(campaign, row, t.verp)
+		if len(t.verpKey) == 0 {
+			return Output{}, errNoVERPKey
+		}
+		out.ReturnPath = VERP(campaign, row, t.verp, t.verpKey)
 		if local := out.ReturnPath[:strings.LastIndexByte(out.ReturnPath, '@')]; len(local) > 64 {
 			return Output{}, fmt.Errorf("compose: the VERP local part %q is over 64 octets; use a shorter campaign name", local)
 		}

@@ -312,7 +312,7 @@ func BenchmarkExecute(b *testing.B) {
 	html := "<html><body><img src=\"images/logo.png\">" + strings.Repeat("<p>{{.name}}様、今月のおすすめ商品のご案内です。</p>\n", 12) + "</body></html>"
 	src := "From: ひきゃく <news@example.co.jp>\nSubject: {{.name}}様へ5月のお知らせ\n\n" + text
 	tm, err := ParseTemplate([]byte(src), Options{HTML: []byte(html), ImagesDir: "testdata/images", Hostname: "h.e.jp",
-		CharsetByDomain: MobileCarrierCharsets(), ListUnsubscribe: "https://e.jp/u?r={{.row}}", ReturnPathDomain: "b.e.jp"})
+		CharsetByDomain: MobileCarrierCharsets(), ListUnsubscribe: "https://e.jp/u?r={{.row}}", ReturnPathDomain: "b.e.jp", VERPKey: testVERPKey})
 	if err != nil {
 		b.Fatal(err)
 	}
