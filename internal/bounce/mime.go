@@ -153,7 +153,14 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 			w.addText(ct, h, b, params, returned)
 			return
 		}
-		for _, body := range splitMultipart(b, boundary) {
+		bodies := splitMultipart(b, boundary)
+		if len(bodies) == 0 {
+			// The boundary never appears: read the body as text, as
+			// broken reports keep their fields in it all the same.
+			w.addText("text/plain", nil, b, nil, returned)
+			return
+		}
+		for _, body := range bodies {
 			if len(w.parts) >= maxParts {
 				return
 			}

@@ -1,0 +1,210 @@
+package bounce
+
+import (
+	"strings"
+)
+
+// block is a recipient named in a prose bounce and the lines that tell
+// what happened to it.
+type block struct {
+	addr string
+	text string
+}
+
+// originalMarkers begin the copy of the returned message in prose
+// bounces (Exim, qmail, Sendmail, Courier, Exchange ...), matched on the
+// lower-cased line with its decoration (dashes, equals signs) removed.
+var originalMarkers = []string{
+	"this is a copy of the message", "this is a copy of your message", "a copy of the original message",
+	"original message follows", "original message", "the original message", "below this line is a copy",
+	"returned message", "unsent message below", "message header follows", "original message header",
+	"the header of the original message", "headers of the original message", "begin original message",
+	"copy of the message", "returned mail follows", "message text follows", "content-type: message/rfc822",
+	"here is a copy of the first part of the message", "the message you sent", "the text you sent follows",
+	"以下は元のメッセージ", "元のメッセージ", "original message text follows", "message headers follow",
+}
+
+// cutOriginal drops the copy of the original message that prose bounces
+// append after their explanation.
+func cutOriginal(s string) string {
+	pos := 0
+	lines := 0
+	for pos < len(s) {
+		end := strings.IndexByte(s[pos:], '\n')
+		next := len(s)
+		line := s[pos:]
+		if end >= 0 {
+			line, next = s[pos:pos+end], pos+end+1
+		}
+		lines++
+		t := strings.TrimSpace(line)
+		if t != "" {
+			decorated := t[0] == '-' || t[0] == '=' || t[0] == '*' || t[0] == '_' || t[0] == '#'
+			bare := strings.ToLower(strings.Trim(t, "-=*_#<> \t:."))
+			for _, m := range originalMarkers {
+				if strings.HasPrefix(bare, m) && (decorated || strings.HasSuffix(bare, "follows") || strings.HasSuffix(bare, "follow") || strings.HasPrefix(bare, "below this line") || m[0] >= 0x80) {
+					return s[:pos]
+				}
+			}
+			if lines > 3 && (strings.HasPrefix(line, "Received: from ") || strings.HasPrefix(line, "Return-Path: <") || strings.HasPrefix(line, "Return-path: <")) {
+				return s[:pos]
+			}
+		}
+		pos = next
+	}
+	return s
+}
+
+// recipientBlocks finds the failed recipients of a prose bounce: first
+// those X-Failed-Recipients names, else the addresses that stand where
+// bounces put them (alone on a line, "<a@b>:", "RCPT TO:<a@b>", "to
+// <a@b>"), never our own addresses.
+func (r *reader) recipientBlocks(text string) []block {
+	var out []block
+	seen := map[string]bool{}
+	for _, a := range findAddrs(r.top.get("X-Failed-Recipients")) {
+		if !seen[a.addr] {
+			seen[a.addr] = true
+			out = append(out, block{addr: a.addr})
+		}
+	}
+	type hit struct {
+		addr string
+		line int
+	}
+	lines := strings.Split(text, "\n")
+	var hits []hit
+	for n, line := range lines {
+		if strings.IndexByte(line, '@') < 0 {
+			continue
+		}
+		for _, a := range findAddrs(line) {
+			if r.exclude[a.addr] || notRecipient(a.addr) {
+				continue
+			}
+			if len(out) > 0 && !seen[a.addr] {
+				continue // X-Failed-Recipients told us who
+			}
+			if len(out) == 0 && !standsAsRecipient(line, a) {
+				continue
+			}
+			hits = append(hits, hit{a.addr, n})
+		}
+	}
+	// Each block runs from its address line to the next address line or
+	// the end of the paragraph.
+	texts := map[string]string{}
+	for i, h := range hits {
+		if _, ok := texts[h.addr]; ok {
+			continue
+		}
+		end := len(lines)
+		for _, nx := range hits[i+1:] {
+			if nx.addr != h.addr && nx.line > h.line {
+				end = nx.line
+				break
+			}
+		}
+		var b strings.Builder
+		para := 0
+		for n := h.line; n < end && n < h.line+12; n++ {
+			t := strings.TrimSpace(lines[n])
+			if t == "" {
+				if para > 0 || n > h.line+1 {
+					break
+				}
+				continue
+			}
+			if n > h.line {
+				para++
+			}
+			b.WriteString(t)
+			b.WriteByte(' ')
+		}
+		texts[h.addr] = b.String()
+		if !seen[h.addr] {
+			seen[h.addr] = true
+			out = append(out, block{addr: h.addr})
+		}
+	}
+	for i := range out {
+		out[i].text = texts[out[i].addr]
+		if out[i].text == "" {
+			out[i].text = r.around(out[i].addr)
+		}
+	}
+	return out
+}
+
+// standsAsRecipient tells an address in the place a bounce puts the
+// failed recipient from one mentioned in passing.
+func standsAsRecipient(line string, a addrAt) bool {
+	before := strings.ToLower(strings.TrimRight(line[:a.start], "<\"' \t"))
+	after := line[a.end:]
+	b := strings.Trim(before, " \t*-•:>'\"(")
+	if b == "" {
+		return true
+	}
+	if strings.HasSuffix(before, ":") && !strings.HasSuffix(before, "from:") && !strings.HasSuffix(before, "sender:") {
+		return true
+	}
+	for _, s := range recipientLeads {
+		if strings.HasSuffix(before, s) {
+			return true
+		}
+	}
+	after = strings.TrimLeft(after, ">\"' ")
+	return strings.HasPrefix(after, ":") || strings.HasPrefix(after, "...") || strings.HasPrefix(after, "(expanded") ||
+		strings.HasPrefix(after, "(generated")
+}
+
+var recipientLeads = []string{
+	"rcpt to:", "rcpt to", "to:", " to", "recipient:", "recipient", "recipients:", "address:", "addressed to", "for",
+	"delivering your mail to", "mailbox", "user", "account", "user:", "受信者", "宛先", "宛先:", "recipient address:",
+	"original-recipient: rfc822;", "final-recipient: rfc822;", "failed recipient:", "unknown user:", "<<<",
+}
+
+// notRecipient tells addresses that name a mail system, not a person.
+func notRecipient(a string) bool {
+	local, _, _ := strings.Cut(a, "@")
+	switch local {
+	case "mailer-daemon", "postmaster", "mailerdaemon", "mail-daemon", "abuse":
+		return true
+	}
+	return strings.HasPrefix(local, "bounce+") || strings.HasPrefix(local, "bounce-")
+}
+
+// around is the bounce's text around the first mention of addr: its
+// line and the few after it.
+func (r *reader) around(addr string) string {
+	text := r.bodyText()
+	if addr == "" || text == "" {
+		return ""
+	}
+	i := indexFold(text, addr)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(text[:i], '\n') + 1
+	end := i
+	for n := 0; n < 4 && end < len(text); n++ {
+		j := strings.IndexByte(text[end:], '\n')
+		if j < 0 {
+			end = len(text)
+			break
+		}
+		end += j + 1
+	}
+	return text[start:end]
+}
+
+// indexFold is strings.Index ignoring ASCII case of s (addr is lower case).
+func indexFold(s, addr string) int {
+	if i := strings.Index(s, addr); i >= 0 {
+		return i
+	}
+	if len(s) > maxBodyText {
+		return -1
+	}
+	return strings.Index(strings.ToLower(s), addr)
+}
