@@ -1,5 +1,5 @@
 // Package maillog owns the mail log: one line per mail event (accepted,
-// rejected, delivered, queued for relay, failed), kept apart from the debug
+// rejected, delivered, queued for relay, failed, bounce read), kept apart from the debug
 // log so that an administrator can grep what happened to a message by its
 // queue id without wading through session chatter (chasquid's maillog
 // habit, STYLE 12).
@@ -52,6 +52,13 @@ func (m *Log) Queued(id string, rcpts []string) {
 // Attempt: one outgoing delivery attempt for one recipient.
 func (m *Log) Attempt(id, rcpt, host, ip, phase string, code int, enhanced, text string, d time.Duration) {
 	m.event("attempt", "id", id, "to", rcpt, "host", host, "ip", ip, "phase", phase, "code", code, "enhanced", enhanced, "text", text, "duration", d.Round(time.Millisecond))
+}
+
+// Bounce: one bounced recipient read from a mail that came back (a DSN, a
+// complaint, an auto-reply), and what the status store did with it.
+func (m *Log) Bounce(id, envelope, rcpt, campaign string, row int64, code int, status, reason, blame, kind, outcome string) {
+	m.event("bounce", "id", id, "envelope", envelope, "to", rcpt, "campaign", campaign, "row", row, "code", code,
+		"status", status, "reason", reason, "blame", blame, "kind", kind, "outcome", outcome)
 }
 
 // Failed: a local delivery attempt failed and will be retried.

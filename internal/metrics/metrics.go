@@ -32,6 +32,8 @@ type Metrics struct {
 	PanicsRecovered  prometheus.Counter
 	DeliveryResults  *prometheus.CounterVec // by result code and destination domain
 	DeliveryDuration prometheus.Histogram
+	Bounces          *prometheus.CounterVec // bounced recipients read by the intake, by reason, kind and outcome
+	BounceMails      *prometheus.CounterVec // bounce mails taken in, by result (read, kept: to be read again)
 }
 
 // New builds every instrument on a fresh registry.
@@ -56,10 +58,12 @@ func New() *Metrics {
 		PanicsRecovered:  prometheus.NewCounter(prometheus.CounterOpts{Name: "hikyaku_panics_recovered_total", Help: "Panics recovered in sessions (each is a bug)."}),
 		DeliveryResults:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hikyaku_delivery_results_total", Help: "Outgoing delivery attempts per recipient, by result code and destination domain."}, []string{"code", "domain"}),
 		DeliveryDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hikyaku_delivery_attempt_seconds", Help: "Time of one delivery attempt to one domain.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		Bounces:          prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hikyaku_bounces_total", Help: "Bounced recipients read from mail to the VERP domain and the complaint addresses, by reason (Sisimai name), kind (bounce, feedback, autoreply, none) and what the status store did (recorded, duplicate, norow, noted)."}, []string{"reason", "kind", "outcome"}),
+		BounceMails:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hikyaku_bounce_mails_total", Help: "Bounce mails the intake handled, by result: read (recorded, every recipient), kept (reading or the store failed; read again later)."}, []string{"result"}),
 	}
 	r.MustRegister(m.SessionsActive, m.SessionsTotal, m.SessionsRefused, m.Replies, m.MessagesAccepted,
 		m.MessageBytes, m.DotToReply, m.SpoolSync, m.SpoolSyncRecords, m.LocalDeliveries, m.MaildirSync,
-		m.RelayQueued, m.PanicsRecovered, m.DeliveryResults, m.DeliveryDuration)
+		m.RelayQueued, m.PanicsRecovered, m.DeliveryResults, m.DeliveryDuration, m.Bounces, m.BounceMails)
 	return m
 }
 

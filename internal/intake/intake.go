@@ -1,0 +1,433 @@
+// Package intake owns taking in the mail that comes back to campaigns
+// (issue 12): it tells the receiver at RCPT which addresses are bounce
+// addresses (signed VERP addresses of rows that exist, at
+// campaign.return_path_domain, and the feedback-loop complaint
+// addresses), keeps every such mail durably in a Maildir
+// (data_dir/bounces) before it reads it, reads it with the bounce reader
+// (internal/bounce) and records each bounced recipient in the status
+// store (internal/store) against its campaign row.
+//
+// Nothing is lost: a mail reaches new/ synced before the spool record is
+// reclaimed, and it leaves new/ (for cur/, flag S) only once every
+// recipient it names is recorded. A mail the store cannot take now stays
+// in new/ and is read again at start and every Options.Retry; a mail the
+// reader cannot make sense of is recorded as -501. Recording is
+// idempotent (the key is the SHA-256 of the mail as its sender sent it
+// and the recipient), so a replay after a crash, the same mail read
+// twice, or `hikyaku bounce import` of a mail serve already took changes
+// nothing.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/bounce"
+	"github.com/hikyaku/hikyaku/internal/mailbox"
+	"github.com/hikyaku/hikyaku/internal/maillog"
+	"github.com/hikyaku/hikyaku/internal/metrics"
+	"github.com/hikyaku/hikyaku/internal/store"
+	"github.com/hikyaku/hikyaku/internal/verp"
+)
+
+// DirName is the intake's Maildir under data_dir.
+const DirName = "bounces"
+
+// MailboxPrefix starts the spool recipient Mailbox of a bounce address:
+// MailboxPrefix + the address. No local mailbox name ("domain/local")
+// starts with '!', so the router tells the two apart and hands these to
+// Deliver.
+const MailboxPrefix = "!bounce:"
+
+// Store is the part of the status store the intake uses; *store.Store.
+type Store interface {
+	RecordBounce(ctx context.Context, b store.Bounce) (store.BounceOutcome, error)
+	RowExists(ctx context.Context, campaign string, row int64) (bool, error)
+}
+
+// Verdict is what Check says of a recipient address.
+type Verdict int
+
+const (
+	NotOurs  Verdict = iota // not a bounce address: the receiver's other rules decide
+	Accept                  // a signed VERP address of an existing row, or a complaint address
+	Unknown                 // at the VERP domain but forged, malformed or naming no row: 550 5.1.1
+	TryLater                // the status store could not be asked: a transient refusal
+)
+
+// Options configure an Intake.
+type Options struct {
+	Dir        string   // the Maildir (data_dir/bounces); created when missing
+	Hostname   string   // goes into the Maildir file names
+	Domain     string   // campaign.return_path_domain; "" takes no VERP mail
+	Complaints []string // bounce.complaint_addresses
+	Key        []byte   // the VERP key (data_dir/verp.key)
+	Rules      *bounce.Rules
+	Store      Store
+	Retry      time.Duration // how often mail kept in new/ is read again (default 1m)
+	Workers    int           // mails read at once (default 4)
+	SyncFS     bool          // the Maildir writer's syncfs mode (local.sync)
+	Logger     *slog.Logger
+	MailLog    *maillog.Log
+	Metrics    *metrics.Metrics
+	Now        func() time.Time
+}
+
+// Counts adds up what the store did with the recipients of some mails.
+type Counts struct {
+	Recorded, Duplicate, NoRow, Noted int
+}
+
+// Add counts one outcome.
+func (c *Counts) Add(o store.BounceOutcome) {
+	switch o {
+	case store.BounceRecorded:
+		c.Recorded++
+	case store.BounceDuplicate:
+		c.Duplicate++
+	case store.BounceNoRow:
+		c.NoRow++
+	default:
+		c.Noted++
+	}
+}
+
+// Plus is the sum of two Counts.
+func (c Counts) Plus(d Counts) Counts {
+	return Counts{c.Recorded + d.Recorded, c.Duplicate + d.Duplicate, c.NoRow + d.NoRow, c.Noted + d.Noted}
+}
+
+// Intake takes bounce mail in. Check and Process are safe for concurrent
+// use; Deliver is the router's (queue.RouterOptions.Intake).
+type Intake struct {
+	opt        Options
+	dir        string
+	box        string // the Maildir as a mailbox.Store mailbox name
+	mb         *mailbox.Store
+	domain     string
+	complaints map[string]bool
+
+	kick  chan struct{}
+	work  chan string
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	busy  map[string]bool      // names in new/ handed to a worker
+	later map[string]time.Time // names in new/ that failed, and when to try again
+}
+
+// New prepares an Intake; Start runs its readers. The Maildir's tmp/,
+// new/ and cur/ are created when missing.
+func New(opt Options) (*Intake, error) {
+	if opt.Retry <= 0 {
+		opt.Retry = time.Minute
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 4
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Store == nil {
+		return nil, errors.New("intake: no status store")
+	}
+	if opt.Domain != "" && len(opt.Key) == 0 {
+		return nil, errors.New("intake: VERP mail is taken in only with the VERP key")
+	}
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	// mailbox.Store writes <root>/<domain>/<local>/{tmp,new,cur}: the
+	// Maildir's parent's parent is the root, and the last two names are
+	// the mailbox.
+	parent := filepath.Dir(dir)
+	if parent == dir || filepath.Dir(parent) == parent {
+		return nil, fmt.Errorf("intake: %s cannot hold the bounce Maildir (it needs two parent folders)", dir)
+	}
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("intake: %w", err)
+		}
+	}
+	in := &Intake{
+		opt: opt, dir: dir, box: filepath.Base(parent) + "/" + filepath.Base(dir),
+		mb:         mailbox.NewStore(filepath.Dir(parent), opt.Hostname, mailbox.StoreOptions{Logger: opt.Logger, SyncFS: opt.SyncFS}),
+		domain:     strings.ToLower(strings.TrimSuffix(opt.Domain, ".")),
+		complaints: map[string]bool{},
+		kick:       make(chan struct{}, 1),
+		work:       make(chan string),
+		stop:       make(chan struct{}),
+		busy:       map[string]bool{},
+		later:      map[string]time.Time{},
+	}
+	for _, a := range opt.Complaints {
+		in.complaints[strings.ToLower(a)] = true
+	}
+	return in, nil
+}
+
+// Dir is the Maildir the intake keeps its mail in.
+func (in *Intake) Dir() string { return in.dir }
+
+// Check decides on one RCPT address: Accept for a VERP address at the
+// return-path domain whose hash verifies and whose row exists, and for a
+// complaint address; Unknown for any other address at that domain;
+// TryLater when the store cannot say; NotOurs otherwise.
+func (in *Intake) Check(ctx context.Context, addr string) Verdict {
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
+	lower := strings.ToLower(addr)
+	if in.complaints[lower] {
+		return Accept
+	}
+	at := strings.LastIndexByte(lower, '@')
+	if in.domain == "" || at < 0 || strings.TrimSuffix(lower[at+1:], ".") != in.domain {
+		return NotOurs
+	}
+	campaign, row, ok := verp.Parse(addr, in.opt.Key)
+	if !ok {
+		return Unknown
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	exists, err := in.opt.Store.RowExists(ctx, campaign, row)
+	if err != nil {
+		in.opt.Logger.Warn("bounce address not checked: status store", "rcpt", addr, "err", err)
+		return TryLater
+	}
+	if !exists {
+		return Unknown
+	}
+	return Accept
+}
+
+// Deliver is the router's hand-off of bounce recipients (Mailbox =
+// MailboxPrefix + address): each is written into new/ and synced (one
+// sync for the batch) before Deliver returns, then queued for reading.
+// With recovering set, a delivery already in new/ or cur/ is not written
+// again. One error slot per delivery; nil means durable.
+func (in *Intake) Deliver(ds []mailbox.Delivery, recovering bool) []error {
+	own := make([]mailbox.Delivery, len(ds))
+	for i, d := range ds {
+		d.Mailbox = in.box
+		if d.EnvelopeTo == "" {
+			d.EnvelopeTo = strings.TrimPrefix(ds[i].Mailbox, MailboxPrefix)
+		}
+		own[i] = d
+	}
+	errs := in.mb.Deliver(own, recovering)
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+	return errs
+}
+
+// Start runs the readers: new/ is read at once (mail kept by an earlier
+// run), after every Deliver, and every Retry.
+func (in *Intake) Start() {
+	for range in.opt.Workers {
+		in.wg.Go(in.worker)
+	}
+	in.wg.Go(in.dispatch)
+	in.kick <- struct{}{}
+}
+
+// Stop ends the readers after the mails in hand; the rest stay in new/.
+func (in *Intake) Stop() {
+	close(in.stop)
+	in.wg.Wait()
+}
+
+// Pending counts the mails in new/: taken in, not yet recorded.
+func (in *Intake) Pending() (int, error) {
+	ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
+	return len(ents), err
+}
+
+func (in *Intake) dispatch() {
+	t := time.NewTicker(min(in.opt.Retry, 10*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-in.stop:
+			return
+		case <-in.kick:
+		case <-t.C:
+		}
+		ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
+		if err != nil {
+			in.opt.Logger.Error("bounce Maildir unreadable", "dir", in.dir, "err", err)
+			continue
+		}
+		now := in.opt.Now()
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			in.mu.Lock()
+			skip := in.busy[name] || now.Before(in.later[name])
+			if !skip {
+				in.busy[name] = true
+			}
+			in.mu.Unlock()
+			if skip {
+				continue
+			}
+			select {
+			case in.work <- name:
+			case <-in.stop:
+				return
+			}
+		}
+	}
+}
+
+func (in *Intake) worker() {
+	for {
+		select {
+		case <-in.stop:
+			return
+		case name := <-in.work:
+			err := in.readFile(name)
+			in.mu.Lock()
+			delete(in.busy, name)
+			if err != nil {
+				in.later[name] = in.opt.Now().Add(in.opt.Retry)
+			} else {
+				delete(in.later, name)
+			}
+			in.mu.Unlock()
+		}
+	}
+}
+
+// readFile reads and records new/name and moves it to cur/ when every
+// recipient is recorded; on an error it stays in new/.
+func (in *Intake) readFile(name string) error {
+	path := filepath.Join(in.dir, "new", name)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // read by another process (bounce import) meanwhile
+	}
+	if err != nil {
+		in.opt.Logger.Error("bounce mail unreadable; kept", "file", path, "err", err)
+		in.countMail("kept")
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := in.Process(ctx, name, data, ""); err != nil {
+		in.opt.Logger.Warn("bounce mail not recorded; kept in new/ and read again later", "file", path, "retry", in.opt.Retry, "err", err)
+		in.countMail("kept")
+		return err
+	}
+	if err := os.Rename(path, filepath.Join(in.dir, "cur", name+":2,S")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Recorded all the same: read again it gives duplicates.
+		in.opt.Logger.Error("bounce mail recorded but not moved to cur/", "file", path, "err", err)
+	}
+	in.countMail("read")
+	return nil
+}
+
+func (in *Intake) countMail(result string) {
+	if in.opt.Metrics != nil {
+		in.opt.Metrics.BounceMails.WithLabelValues(result).Inc()
+	}
+}
+
+// Process reads one mail and records every recipient it names, giving the
+// store's outcomes. envelope is the address the mail came to; "" takes it
+// from the trace fields (Envelope-To, X-Original-To, Delivered-To). A
+// mail the reader cannot read is recorded as -501. The error is the
+// store's: some recipients may be recorded already, and processing the
+// same mail again makes those duplicates. name is for the logs.
+func (in *Intake) Process(ctx context.Context, name string, data []byte, envelope string) (Counts, error) {
+	if envelope == "" {
+		envelope = in.envelopeOf(data)
+	}
+	sum := sha256.Sum256(senderContent(data))
+	key := hex.EncodeToString(sum[:])
+	verpOf := func(addr string) (string, int64, bool) { return verp.Parse(addr, in.opt.Key) }
+	rep, err := bounce.Read(data, bounce.Options{Rules: in.opt.Rules, Envelope: envelope, VERP: verpOf})
+	if err != nil || len(rep.Results) == 0 {
+		rep = bounce.Report{Kind: bounce.KindNone, Results: []bounce.Result{{Code: -501, Reason: "undefined", Format: "none"}}}
+	}
+	envCampaign, envRow, envOK := verp.Parse(envelope, in.opt.Key)
+	var c Counts
+	for _, r := range rep.Results {
+		campaign, row := r.Campaign, r.Row
+		if campaign == "" && row == 0 && envOK {
+			campaign, row = envCampaign, envRow
+		}
+		outcome := store.BounceNoRow
+		if campaign != "" || row != 0 {
+			at := r.Date
+			if at.IsZero() {
+				at = in.opt.Now()
+			}
+			b := store.Bounce{
+				Campaign: campaign, Row: row, Key: key + "/" + strings.ToLower(r.Recipient),
+				Code: r.Code, Enhanced: r.Status, Text: r.Reply, Reason: r.Reason, Blame: string(r.Blame),
+				Final: r.Recipient, Original: r.Original, Complaint: rep.Kind == bounce.KindFeedback, At: at,
+			}
+			o, err := in.opt.Store.RecordBounce(ctx, b)
+			if err != nil {
+				return c, fmt.Errorf("recording the bounce of %s row %d: %w", campaign, row, err)
+			}
+			outcome = o
+		}
+		c.Add(outcome)
+		in.opt.MailLog.Bounce(name, envelope, r.Recipient, campaign, row, r.Code, r.Status, r.Reason, string(r.Blame), string(rep.Kind), string(outcome))
+		if in.opt.Metrics != nil {
+			in.opt.Metrics.Bounces.WithLabelValues(orUndefined(r.Reason), string(rep.Kind), string(outcome)).Inc()
+		}
+	}
+	return c, nil
+}
+
+func orUndefined(s string) string {
+	if s == "" {
+		return "undefined"
+	}
+	return s
+}
+
+// envelopeOf finds the address the mail came to in its trace fields: the
+// first Envelope-To, X-Original-To or Delivered-To that is one of ours,
+// else the first Envelope-To.
+func (in *Intake) envelopeOf(data []byte) string {
+	first := ""
+	for _, f := range headerFields(data) {
+		switch f.name {
+		case "envelope-to", "x-original-to", "delivered-to":
+		default:
+			continue
+		}
+		v := strings.TrimSpace(string(f.value(data)))
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+		if first == "" && f.name == "envelope-to" {
+			first = v
+		}
+		if in.complaints[strings.ToLower(v)] {
+			return v
+		}
+		if _, _, ok := verp.Parse(v, in.opt.Key); ok {
+			return v
+		}
+	}
+	return first
+}
