@@ -100,6 +100,7 @@ var (
 	StartTLSInTx      = Reply{"starttls_in_tx", 503, "5.5.1", "STARTTLS not allowed during a mail transaction", "メールトランザクション中は STARTTLS を使えません"}
 	AuthThrottled     = Reply{"auth_throttled", 454, "4.7.0", "too many failed authentications, try again later", "認証の失敗が多すぎます。後で再試行してください"}
 	AuthNoInitial     = Reply{"auth_no_initial", 501, "5.5.4", "%s takes no initial response", "この認証方式は初期応答を取りません"}
+	RcptCheckLater    = Reply{"rcpt_check_later", 451, "4.3.0", "<%s> cannot be checked now, try again later", "受信者を現在確認できません。後で再試行してください"}
 )
 
 var allReplies = []Reply{
@@ -118,5 +119,5 @@ var allReplies = []Reply{
 	AuthFailed, AuthUnknownMech, AuthCancelled, AuthNeedsTLS, AuthBadBase64, AuthTooWeak,
 	AuthTempFail, AuthLineTooLong, AuthRequired, SenderNotOwned, SPFFail, SPFTempError,
 	SPFPermError, ClientDenied, HeloDenied, RcptDenied, ConnRateExceeded, MsgRateExceeded, ContentTempFail, EhloKeywordsFirst, StartTLSInTx,
-	AuthThrottled, AuthNoInitial,
+	AuthThrottled, AuthNoInitial, RcptCheckLater,
 }

@@ -3,9 +3,11 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/intake"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/maillog"
 	"github.com/hikyaku/hikyaku/internal/metrics"
@@ -30,6 +32,11 @@ type RouterOptions struct {
 	MailLog    *maillog.Log
 	Metrics    *metrics.Metrics
 	OnQueued   func(id string) // a message entered the relay queue
+	// Intake takes the recipients the receiver accepted for the bounce
+	// intake (Mailbox intake.MailboxPrefix + address): it writes them
+	// durably into its own Maildir, like a local delivery. nil leaves
+	// such recipients in the spool, retried, until a router has one.
+	Intake LocalDeliverer
 }
 
 // Router takes committed messages on to their mailboxes and the relay
@@ -136,9 +143,7 @@ func (r *Router) loop() {
 
 // process delivers one batch and reclaims or reschedules each message.
 func (r *Router) process(batch []*pending) {
-	var ds []mailbox.Delivery
-	var owners []*pending
-	var idx []int
+	var local, bounces deliveries
 	recovering := false
 	for _, p := range batch {
 		recovering = recovering || p.recovering || p.attempts > 0
@@ -146,28 +151,22 @@ func (r *Router) process(batch []*pending) {
 			if rc.Mailbox == "" || p.done[i] {
 				continue
 			}
-			ds = append(ds, mailbox.Delivery{
+			d := mailbox.Delivery{
 				Mailbox: rc.Mailbox, QueueID: p.msg.ID, Index: i, ReturnPath: p.msg.From,
 				EnvelopeTo: rc.Address, ReceivedAt: p.msg.ReceivedAt, Data: p.msg.Data,
-			})
-			owners, idx = append(owners, p), append(idx, i)
+			}
+			if strings.HasPrefix(rc.Mailbox, intake.MailboxPrefix) {
+				bounces.add(d, p, i)
+			} else {
+				local.add(d, p, i)
+			}
 		}
 	}
-	if len(ds) > 0 {
-		errs := r.local.Deliver(ds, recovering)
-		for k, err := range errs {
-			p, i := owners[k], idx[k]
-			rc := p.msg.Recipients[i]
-			if err != nil {
-				r.opt.Logger.Error("local delivery failed", "id", p.msg.ID, "mailbox", rc.Mailbox, "err", err)
-				r.opt.MailLog.Failed(p.msg.ID, rc.Address, rc.Mailbox, err)
-				r.count("failed")
-				continue
-			}
-			p.done[i] = true
-			r.opt.MailLog.Delivered(p.msg.ID, rc.Address, rc.Mailbox)
-			r.count("delivered")
-		}
+	r.deliver(r.local, local, recovering)
+	if len(bounces.ds) > 0 && r.opt.Intake == nil {
+		r.opt.Logger.Error("mail for the bounce intake and no intake: kept in the spool", "id", bounces.owners[0].msg.ID)
+	} else {
+		r.deliver(r.opt.Intake, bounces, recovering)
 	}
 	// The relay queue commits the adds that wait at the same time together:
 	// a batch costs one commit, not one per message.
@@ -185,6 +184,40 @@ func (r *Router) process(batch []*pending) {
 			continue
 		}
 		r.retryLater(p)
+	}
+}
+
+// deliveries are the local (or intake) deliveries of a batch, each with
+// the message and recipient index it is for.
+type deliveries struct {
+	ds     []mailbox.Delivery
+	owners []*pending
+	idx    []int
+}
+
+func (d *deliveries) add(del mailbox.Delivery, p *pending, i int) {
+	d.ds, d.owners, d.idx = append(d.ds, del), append(d.owners, p), append(d.idx, i)
+}
+
+// deliver hands one set of deliveries to to and marks the durable ones
+// done.
+func (r *Router) deliver(to LocalDeliverer, d deliveries, recovering bool) {
+	if len(d.ds) == 0 {
+		return
+	}
+	errs := to.Deliver(d.ds, recovering)
+	for k, err := range errs {
+		p, i := d.owners[k], d.idx[k]
+		rc := p.msg.Recipients[i]
+		if err != nil {
+			r.opt.Logger.Error("local delivery failed", "id", p.msg.ID, "mailbox", rc.Mailbox, "err", err)
+			r.opt.MailLog.Failed(p.msg.ID, rc.Address, rc.Mailbox, err)
+			r.count("failed")
+			continue
+		}
+		p.done[i] = true
+		r.opt.MailLog.Delivered(p.msg.ID, rc.Address, rc.Mailbox)
+		r.count("delivered")
 	}
 }
 

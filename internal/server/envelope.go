@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/intake"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/spool"
@@ -207,6 +209,16 @@ func validNotify(v string) bool {
 // route resolves a recipient to its deliveries and the reply to give.
 func (c *session) route(path protocol.Path) ([]spool.Recipient, protocol.Reply) {
 	dir := c.srv.Directory
+	if b := c.srv.Bounces; b != nil && !path.Postmaster {
+		switch b.Check(context.Background(), path.Addr.String()) {
+		case intake.Accept:
+			return []spool.Recipient{{Mailbox: intake.MailboxPrefix + path.Addr.String()}}, reply(codes.RcptOK, path.String())
+		case intake.Unknown:
+			return nil, reply(codes.RcptUnknownUser, path.String())
+		case intake.TryLater:
+			return nil, reply(codes.RcptCheckLater, path.String())
+		}
+	}
 	var address string
 	switch {
 	case path.Postmaster:

@@ -52,6 +52,7 @@ type envOptions struct {
 	tls       string // "on" (default), "off", "broken"
 	storeDown bool   // every credential lookup fails
 	kind      Kind   // the listener dial() connects to
+	bounces   BounceChecker
 }
 
 // brokenTLS is a TLS provider whose configuration cannot be had now.
@@ -171,6 +172,7 @@ func newTestEnvOpts(t *testing.T, opts envOptions, mutate func(*config.Config)) 
 	if opts.storeDown {
 		deps.Credentials = downStore{}
 	}
+	deps.Bounces = opts.bounces
 	servers := e.cfg.Delivery.DNSServers
 	if len(servers) == 0 {
 		servers = []string{"127.0.0.1:1"} // never the system resolver

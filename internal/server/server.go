@@ -24,6 +24,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/auth"
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/config"
+	"github.com/hikyaku/hikyaku/internal/intake"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/maillog"
 	"github.com/hikyaku/hikyaku/internal/metrics"
@@ -74,6 +75,16 @@ type Deps struct {
 	// Policy decides on clients, senders, recipients and content; nil
 	// accepts everything that the rest of the rules accept.
 	Policy *Policy
+	// Bounces decides on the addresses that take bounces and complaints
+	// (*intake.Intake); nil takes none.
+	Bounces BounceChecker
+}
+
+// BounceChecker tells, at RCPT, whether an address is one the bounce
+// intake takes: accepted ones are spooled for the router to hand to the
+// intake (Mailbox intake.MailboxPrefix + address).
+type BounceChecker interface {
+	Check(ctx context.Context, addr string) intake.Verdict
 }
 
 // Kind is what a listener is for.
