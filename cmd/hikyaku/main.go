@@ -42,6 +42,7 @@ func init() {
 		{"alias", "manage aliases and lists: add, del, list", runAlias},
 		{"queue", "the relay queue: list, show, hold, release, retry, delete", runQueue},
 		{"campaign", "bulk campaigns: run, worker, status, report, list, export, rules", runCampaign},
+		{"bounce", "bounce mails: parse FILE… prints what they say, import FILE… records them", runBounce},
 		{"dkim", "DKIM keys: keygen DOMAIN prints the DNS record to publish", runDKIM},
 		{"config", "print the documented configuration keys and their defaults", runConfig},
 	}

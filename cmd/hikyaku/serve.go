@@ -18,6 +18,7 @@ import (
 
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/delivery"
+	"github.com/hikyaku/hikyaku/internal/intake"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/maillog"
 	"github.com/hikyaku/hikyaku/internal/metrics"
@@ -101,15 +102,35 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer eng.Close()
+	// The bounce intake, when campaigns send with VERP or complaint
+	// addresses are set: mail to them is kept in data_dir/bounces, read
+	// and recorded in the status store (opened on first use).
+	var bounces *intake.Intake
+	bstore := &lazyStore{cfg: cfg}
+	defer bstore.Close() // after the intake has stopped
+	if cfg.Campaign.ReturnPathDomain != "" || len(cfg.Bounce.ComplaintAddresses) > 0 {
+		if bounces, err = newIntake(cfg, bstore, logger, mlog, m); err != nil {
+			sp.Close()
+			return err
+		}
+	}
 	var runner *delivery.Runner
-	router := queue.NewRouter(store, relay, sp, queue.RouterOptions{Logger: logger, MailLog: mlog, Metrics: m,
-		OnQueued: func(id string) { runner.Notify(id) }})
+	ropts := queue.RouterOptions{Logger: logger, MailLog: mlog, Metrics: m,
+		OnQueued: func(id string) { runner.Notify(id) }}
+	if bounces != nil {
+		ropts.Intake = bounces
+	}
+	router := queue.NewRouter(store, relay, sp, ropts)
 	sub := &submitter{cfg: cfg, dir: dir, spool: sp, router: router}
 	ropt := runnerOptions(cfg)
 	ropt.Logger, ropt.Bounce = logger, bouncer(cfg, relay, sub)
 	runner = delivery.NewRunner(relay, eng, ropt)
 	router.Start()
 	runner.Start()
+	if bounces != nil {
+		bounces.Start()
+		defer bounces.Stop() // after the router has handed over what it had
+	}
 	if len(pending) > 0 {
 		logger.Info("recovering spooled messages", "count", len(pending))
 	}
@@ -120,6 +141,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	deps := server.Deps{
 		Config: cfg, Directory: dir, Spool: sp, Router: router, Quota: store,
 		Logger: logger, MailLog: mlog, Metrics: m,
+	}
+	if bounces != nil {
+		deps.Bounces = bounces
+		logger.Info("bounce intake", "dir", bounces.Dir(), "return_path_domain", cfg.Campaign.ReturnPathDomain,
+			"complaint_addresses", strings.Join(cfg.Bounce.ComplaintAddresses, ","))
 	}
 	res, err := newResolver(cfg, logger)
 	if err == nil {

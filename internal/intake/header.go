@@ -54,15 +54,17 @@ func lineAt(data []byte, i int) int {
 // senderContent is the mail as its sender sent it, the part the key of a
 // bounce is made of: without the trace fields a final delivery puts on top
 // (Return-Path, Delivered-To, Envelope-To, Delivery-Date, X-Original-To:
-// the Maildir writer's and other MTAs') and without the one Received field
-// the receiving MTA added after them. The same mail taken in twice, by
+// the Maildir writer's and other MTAs'), without the receiver's
+// Authentication-Results and Received-SPF, and without the one Received
+// field the receiving MTA added among them. The same mail taken in twice, by
 // serve or by `bounce import` of a saved copy, gives the same bytes.
 func senderContent(data []byte) []byte {
 	off := 0
 	received := false
 	for _, f := range headerFields(data) {
 		switch f.name {
-		case "return-path", "delivered-to", "envelope-to", "delivery-date", "x-original-to":
+		case "return-path", "delivered-to", "envelope-to", "delivery-date", "x-original-to",
+			"authentication-results", "received-spf":
 			off = f.end
 			continue
 		case "received":

@@ -294,6 +294,7 @@ func TestSenderContent(t *testing.T) {
 		body,
 		"Received: from c by us\r\n\tid 1\r\n" + body,
 		"Return-Path: <>\r\nDelivered-To: x@y\r\nEnvelope-To: z@w\r\nDelivery-Date: now\r\nReceived: from c by us\r\n" + body,
+		"Return-Path: <>\r\nEnvelope-To: z@w\r\nAuthentication-Results: mx.test;\r\n spf=none\r\nReceived-SPF: none\r\nReceived: from c by us\r\n" + body,
 	} {
 		if got := string(senderContent([]byte(in))); got != body {
 			t.Errorf("senderContent(%q) = %q", in, got)
