@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +124,14 @@ type Intake struct {
 	mu    sync.Mutex
 	busy  map[string]bool      // names in new/ handed to a worker
 	later map[string]time.Time // names in new/ that failed, and when to try again
+
+	rowsMu sync.Mutex
+	rows   map[string]bool // campaign NUL row of rows known to exist (rows are never deleted)
 }
+
+// maxKnownRows bounds the cache of rows known to exist: at this size it
+// starts again empty.
+const maxKnownRows = 1 << 17
 
 // New prepares an Intake; Start runs its readers. The Maildir's tmp/,
 // new/ and cur/ are created when missing.
@@ -172,6 +180,7 @@ func New(opt Options) (*Intake, error) {
 		stop:       make(chan struct{}),
 		busy:       map[string]bool{},
 		later:      map[string]time.Time{},
+		rows:       map[string]bool{},
 	}
 	for _, a := range opt.Complaints {
 		in.complaints[strings.ToLower(a)] = true
@@ -200,6 +209,15 @@ func (in *Intake) Check(ctx context.Context, addr string) Verdict {
 	if !ok {
 		return Unknown
 	}
+	// A row once seen stays: its next bounces (a DSN and then a complaint,
+	// a retransmission) need not wait for the store's one connection.
+	rk := campaign + "\x00" + strconv.FormatInt(row, 10)
+	in.rowsMu.Lock()
+	known := in.rows[rk]
+	in.rowsMu.Unlock()
+	if known {
+		return Accept
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	exists, err := in.opt.Store.RowExists(ctx, campaign, row)
@@ -210,6 +228,12 @@ func (in *Intake) Check(ctx context.Context, addr string) Verdict {
 	if !exists {
 		return Unknown
 	}
+	in.rowsMu.Lock()
+	if len(in.rows) >= maxKnownRows {
+		clear(in.rows)
+	}
+	in.rows[rk] = true
+	in.rowsMu.Unlock()
 	return Accept
 }
 

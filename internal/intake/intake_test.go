@@ -170,7 +170,11 @@ func TestCheck(t *testing.T) {
 		}
 	}
 	st.setDown(true)
-	if got := in.Check(ctx, good); got != TryLater {
+	if got := in.Check(ctx, good); got != Accept {
+		t.Errorf("Check of a row seen before, with the store down = %d, want Accept", got)
+	}
+	in2 := newIntake(t, st, time.Minute)
+	if got := in2.Check(ctx, good); got != TryLater {
 		t.Errorf("Check with the store down = %d, want TryLater", got)
 	}
 	if got := in.Check(ctx, "bounce+x-1-aaaaaaaaaa@bounce.example.test"); got != Unknown {
