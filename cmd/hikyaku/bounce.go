@@ -244,29 +244,36 @@ func newIntake(cfg *config.Config, st intake.Store, logger *slog.Logger, mlog *m
 
 // lazyStore opens the status store on first use and again after a failed
 // open, so that serve starts, and keeps bounce mail, while the store is
-// down: RCPT answers 451 and kept mail is read again later.
+// down: RCPT answers 451 and kept mail is read again later. RCPT's row
+// checks go through a store of their own: the embedded store has one
+// connection, and a check queued behind the readers' commits (one sync
+// each) would hold up the SMTP session.
 type lazyStore struct {
-	cfg *config.Config
-	mu  sync.Mutex
-	st  *store.Store
+	cfg    *config.Config
+	mu     sync.Mutex
+	rd, wr *store.Store
 }
 
-func (l *lazyStore) get(ctx context.Context) (*store.Store, error) {
+func (l *lazyStore) get(ctx context.Context, read bool) (*store.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.st != nil {
-		return l.st, nil
+	p := &l.wr
+	if read {
+		p = &l.rd
+	}
+	if *p != nil {
+		return *p, nil
 	}
 	st, err := openBounceStore(ctx, l.cfg)
 	if err != nil {
 		return nil, err
 	}
-	l.st = st
+	*p = st
 	return st, nil
 }
 
 func (l *lazyStore) RecordBounce(ctx context.Context, b store.Bounce) (store.BounceOutcome, error) {
-	st, err := l.get(ctx)
+	st, err := l.get(ctx, false)
 	if err != nil {
 		return "", err
 	}
@@ -274,7 +281,7 @@ func (l *lazyStore) RecordBounce(ctx context.Context, b store.Bounce) (store.Bou
 }
 
 func (l *lazyStore) RowExists(ctx context.Context, campaign string, row int64) (bool, error) {
-	st, err := l.get(ctx)
+	st, err := l.get(ctx, true)
 	if err != nil {
 		return false, err
 	}
@@ -284,8 +291,11 @@ func (l *lazyStore) RowExists(ctx context.Context, campaign string, row int64) (
 func (l *lazyStore) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.st == nil {
-		return nil
+	var errs []error
+	for _, st := range []*store.Store{l.rd, l.wr} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
-	return l.st.Close()
+	return errors.Join(errs...)
 }
