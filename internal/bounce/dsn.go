@@ -78,7 +78,7 @@ func parseDSN(text string) dsnReport {
 			}
 			cur.final, have = stripType(value), true
 		case "original-recipient":
-			if cur.original != "" || cur.final != "" && cur.action != "" {
+			if cur.original != "" || cur.final != "" && (cur.status != "" || cur.diag != "") {
 				flush()
 			}
 			cur.original, have = stripType(value), true

@@ -245,7 +245,7 @@ func (r *reader) dsn(rep *Report) bool {
 			if rl, ok := r.rules.match(strings.ToLower(diag)); ok && (rl.reason == "mailboxfull" || rl.reason == "systemfull") {
 				res.Reason = rl.reason
 			}
-		case g.action == "delivered" || g.action == "relayed" || g.action == "expanded":
+		case g.action == "delivered" || g.action == "relayed" || g.action == "expanded" || g.action == "deliverable" || strings.HasPrefix(st, "2."):
 			res.Reason = "delivered"
 		}
 		r.judge(&res, diag, context, st, g.action)
@@ -349,8 +349,20 @@ func (r *reader) isBounce() bool {
 			return true
 		}
 	}
+	// A returned message and words of failure, whatever the sender and
+	// subject (au one net sends "Subject: Mail" from no-reply).
+	if r.returned != nil {
+		lt := strings.ToLower(r.bodyText())
+		for _, s := range failureWords {
+			if strings.Contains(lt, s) {
+				return true
+			}
+		}
+	}
 	return false
 }
+
+var failureWords = []string{"could not be delivered", "undeliverable", "delivery failed", "was not delivered", "not be delivered", "delivery has failed", "送信できませんでした", "配信できませんでした"}
 
 var bounceSubjects = []string{
 	"undeliver", "undelivered", "delivery status notification", "failure notice", "failure delivery", "returned mail", "delivery failure",

@@ -75,17 +75,24 @@ func (r *reader) recipientBlocks(text string) []block {
 	lines := strings.Split(text, "\n")
 	var hits []hit
 	for n, line := range lines {
-		if strings.IndexByte(line, '@') < 0 {
+		if strings.IndexByte(line, '@') < 0 || headerLike(line) {
 			continue
 		}
 		for _, a := range findAddrs(line) {
-			if r.exclude[a.addr] || notRecipient(a.addr) {
+			if r.opt.Envelope != "" && a.addr == strings.ToLower(r.opt.Envelope) || strings.HasPrefix(a.addr, "bounce+") {
+				continue
+			}
+			// An address alone on its line, or after "delivering your
+			// mail to", is the failed recipient even when it is also
+			// the sender's (a test mail to oneself) or a role address.
+			strong := standsAlone(line, a)
+			if !strong && (r.exclude[a.addr] || notRecipient(a.addr)) {
 				continue
 			}
 			if len(out) > 0 && !seen[a.addr] {
 				continue // X-Failed-Recipients told us who
 			}
-			if len(out) == 0 && !standsAsRecipient(line, a) {
+			if len(out) == 0 && !strong && !standsAsRecipient(line, a) {
 				continue
 			}
 			hits = append(hits, hit{a.addr, n})
@@ -106,18 +113,13 @@ func (r *reader) recipientBlocks(text string) []block {
 			}
 		}
 		var b strings.Builder
-		para := 0
-		for n := h.line; n < end && n < h.line+12; n++ {
+		kept := 0
+		for n := h.line; n < end && kept < 10; n++ {
 			t := strings.TrimSpace(lines[n])
 			if t == "" {
-				if para > 0 || n > h.line+1 {
-					break
-				}
 				continue
 			}
-			if n > h.line {
-				para++
-			}
+			kept++
 			b.WriteString(t)
 			b.WriteByte(' ')
 		}
@@ -162,6 +164,43 @@ var recipientLeads = []string{
 	"rcpt to:", "rcpt to", "to:", " to", "recipient:", "recipient", "recipients:", "address:", "addressed to", "for",
 	"delivering your mail to", "mailbox", "user", "account", "user:", "受信者", "宛先", "宛先:", "recipient address:",
 	"original-recipient: rfc822;", "final-recipient: rfc822;", "failed recipient:", "unknown user:", "<<<",
+}
+
+// standsAlone tells an address that is all its line says ("  a@b",
+// "<a@b>:") or that follows the phrases bounces put before the failed
+// recipient.
+func standsAlone(line string, a addrAt) bool {
+	before := strings.Trim(line[:a.start], " \t<\"'*-•>")
+	after := strings.Trim(line[a.end:], " \t>\"':.")
+	if before == "" && after == "" {
+		return true
+	}
+	lb := strings.ToLower(before)
+	for _, s := range strongLeads {
+		if strings.HasSuffix(lb, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var strongLeads = []string{"delivering your mail to", "could not be delivered to:", "could not be delivered to", "unable to deliver message to", "unable to deliver message to:", "rcpt to:"}
+
+// headerLike tells a header line quoted in a bounce (Message-ID,
+// Received ...), whose addresses are never the failed recipient.
+func headerLike(line string) bool {
+	line = strings.TrimLeft(line, "> \t")
+	c := strings.IndexByte(line, ':')
+	if c <= 0 || c > 30 || strings.ContainsAny(line[:c], " \t") {
+		return false
+	}
+	switch name := strings.ToLower(line[:c]); {
+	case name == "message-id", name == "in-reply-to", name == "references", name == "received", name == "from",
+		name == "sender", name == "return-path", name == "reply-to", name == "date", name == "subject", name == "errors-to",
+		strings.HasPrefix(name, "x-"), strings.HasPrefix(name, "content-"), strings.HasPrefix(name, "list-"):
+		return true
+	}
+	return false
 }
 
 // notRecipient tells addresses that name a mail system, not a person.
