@@ -72,6 +72,46 @@ Subject: Hello
 `, verpAddr, rcpt, id), "\n", "\r\n"))
 }
 
+// complaintARF is an RFC 5965 abuse report from a feedback loop about the
+// message to rcpt, whose return path was verpAddr.
+func complaintARF(verpAddr, rcpt string) []byte {
+	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: staff@fbl.peer.test
+To: fbl@sender.example.test
+Subject: FW: Hello
+Date: Mon, 07 Dec 2026 21:10:00 +0000
+Message-ID: <arf-1@fbl.peer.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"
+
+--ARF
+Content-Type: text/plain
+
+This is an email abuse report for a message received from 127.0.0.1.
+
+--ARF
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: FBL/1.0
+Version: 1
+Original-Mail-From: <%[1]s>
+Original-Rcpt-To: <%[2]s>
+Source-IP: 127.0.0.1
+
+--ARF
+Content-Type: message/rfc822
+
+Return-Path: <%[1]s>
+From: Shop <news@example.test>
+To: %[2]s
+Subject: Hello
+
+Dear friend.
+
+--ARF--
+`, verpAddr, rcpt), "\n", "\r\n"))
+}
+
 // bounceWorld is a campaign world with serve running on it.
 type bounceWorld struct {
 	*campaignWorld
@@ -266,13 +306,28 @@ func TestE2EBounceIntake(t *testing.T) {
 		t.Errorf("after the second copy %d bounces: %+v", len(bs), bs)
 	}
 
+	// A complaint from a feedback loop, to the complaint address:
+	// accepted, and it suppresses the address it names (reason feedback).
+	plaintiff := w.row("user3@d3.test")
+	arf := filepath.Join(w.dir, "arf.eml")
+	os.WriteFile(arf, complaintARF(verp.Format("spring", plaintiff.Row, "bounce.example.test", key), "user3@d3.test"), 0o644)
+	if refused := w.smtplib(arf, "fbl@sender.example.test"); len(refused) != 0 {
+		t.Fatalf("complaint refused: %v", refused)
+	}
+	if bs := w.waitBounces(plaintiff.ID, 1); len(bs) != 1 || !bs[0].Complaint || bs[0].Reason != "feedback" {
+		t.Errorf("complaint recorded as %+v", bs)
+	}
+
 	rows := w.export()
+	if g := rows["user3@d3.test"]; g["code"] != "860" || g["reason"] != "feedback" || g["async"] != "1" {
+		t.Errorf("export of the complainer: %v", g)
+	}
 	g := rows["user1@d1.test"]
 	if g["state"] != "failed" || g["code"] != "550" || g["async"] != "1" || g["reason"] != "userunknown" || g["score"] != "1" {
 		t.Errorf("export of the bounced row: %v", g)
 	}
 	for email, r := range rows {
-		if email != "user1@d1.test" && (r["code"] != "250" || r["async"] != "" || r["score"] != "0") {
+		if email != "user1@d1.test" && email != "user3@d3.test" && (r["code"] != "250" || r["async"] != "" || r["score"] != "0") {
 			t.Errorf("export of %s: %v", email, r)
 		}
 	}
@@ -280,19 +335,31 @@ func TestE2EBounceIntake(t *testing.T) {
 	if n, _ := os.ReadDir(filepath.Join(w.data, "bounces", "new")); len(n) != 0 {
 		t.Errorf("%d mails left in bounces/new", len(n))
 	}
-	if c, _ := os.ReadDir(filepath.Join(w.data, "bounces", "cur")); len(c) != 2 {
-		t.Errorf("%d mails in bounces/cur, want 2", len(c))
+	if c, _ := os.ReadDir(filepath.Join(w.data, "bounces", "cur")); len(c) != 3 {
+		t.Errorf("%d mails in bounces/cur, want 3", len(c))
 	}
 
 	// bounce parse reads the kept mail the same way; bounce import of it
 	// records nothing new.
-	cur, _ := filepath.Glob(filepath.Join(w.data, "bounces", "cur", "*"))
-	out := hkOK(t, "bounce", "parse", "--config", w.cfg, cur[0])
-	if f := strings.Split(strings.TrimSpace(out), "\t"); len(f) != 8 || f[1] != "user1@d1.test" || f[2] != "550" || f[3] != "5.1.1" || f[4] != "userunknown" || f[5] != "recipient" {
-		t.Errorf("bounce parse: %q", out)
+	// bounce parse of the Maildir: one line per mail, as recorded.
+	out := hkOK(t, "bounce", "parse", "--config", w.cfg, filepath.Join(w.data, "bounces"))
+	dsns, complaints := 0, 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(l, "\t")
+		switch {
+		case len(f) == 8 && f[1] == "user1@d1.test" && f[2] == "550" && f[3] == "5.1.1" && f[4] == "userunknown" && f[5] == "recipient":
+			dsns++
+		case len(f) == 8 && f[1] == "user3@d3.test" && f[4] == "feedback":
+			complaints++
+		default:
+			t.Errorf("bounce parse line %q", l)
+		}
+	}
+	if dsns != 2 || complaints != 1 {
+		t.Errorf("bounce parse of data_dir/bounces:\n%s", out)
 	}
 	out = hkOK(t, "bounce", "import", "--config", w.cfg, filepath.Join(w.data, "bounces"))
-	if !strings.Contains(out, "2 mails: recorded 0, duplicate 2, norow 0, noted 0") {
+	if !strings.Contains(out, "3 mails: recorded 0, duplicate 3, norow 0, noted 0") {
 		t.Errorf("bounce import of the kept mails: %q", out)
 	}
 	if bs := w.bounces(target.ID); len(bs) != 1 {
