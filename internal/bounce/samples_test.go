@@ -310,3 +310,52 @@ func TestDocNamesEveryReason(t *testing.T) {
 		t.Errorf("docs/bounce.md: %d reason rows, Reasons has %d", len(rows), len(Reasons))
 	}
 }
+
+// sampleVERP reads the samples' return paths, bounce+CAMPAIGN-ROW-HASH@…,
+// without checking HASH (the samples' hashes are made up).
+func sampleVERP(addr string) (string, int64, bool) {
+	m := verpRE.FindStringSubmatch(strings.ToLower(addr))
+	if m == nil {
+		return "", 0, false
+	}
+	row, err := strconv.ParseInt(m[2], 10, 64)
+	return m[1], row, err == nil
+}
+
+var verpRE = regexp.MustCompile(`^bounce\+([a-z0-9]+)-([0-9]+)-[0-9a-z]+@bounce\.example\.com$`)
+
+// TestSamplesVERP: a bounce or complaint that came back to (or quotes) a
+// VERP return path names its campaign and row on every result, found in
+// the headers when no envelope is given.
+func TestSamplesVERP(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(samplesDir, "*.eml"))
+	find := regexp.MustCompile(`bounce\+[a-z0-9]+-[0-9]+-[0-9a-z]+@bounce\.example\.com`)
+	n := 0
+	for _, path := range files {
+		msg, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := find.Find(msg)
+		if addr == nil {
+			continue
+		}
+		camp, row, _ := sampleVERP(string(addr))
+		rep, err := Read(msg, Options{VERP: sampleVERP})
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+		if rep.Kind != KindBounce && rep.Kind != KindFeedback {
+			continue
+		}
+		n++
+		for _, r := range rep.Results {
+			if r.Campaign != camp || r.Row != row {
+				t.Errorf("%s: %s: campaign %q row %d, want %q %d (from %s)", filepath.Base(path), r.Recipient, r.Campaign, r.Row, camp, row, addr)
+			}
+		}
+	}
+	if n < 15 {
+		t.Errorf("only %d samples checked for VERP", n)
+	}
+}
