@@ -49,7 +49,9 @@ func TestRouteIntake(t *testing.T) {
 
 type deliverFunc func([]mailbox.Delivery, bool) []error
 
-func (f deliverFunc) Deliver(ds []mailbox.Delivery, recovering bool) []error { return f(ds, recovering) }
+func (f deliverFunc) Deliver(ds []mailbox.Delivery, recovering bool) []error {
+	return f(ds, recovering)
+}
 
 func rewrite(ds []mailbox.Delivery) []mailbox.Delivery {
 	out := append([]mailbox.Delivery(nil), ds...)
