@@ -9,8 +9,10 @@
 #      interleaved RUNS times, whole processes timed (start to exit, file
 #      reads, start-up and Perl's module loading included); and, when the
 #      CLI has it, `hikyaku bounce parse` over the same folder (GOMAXPROCS=1,
-#      output to /dev/null). Medians, mails/s, the ratio (target >= 10x,
-#      aiming for 20x), allocations per mail (from bouncetime);
+#      output kept in the work directory). Medians, mails/s, the ratio
+#      (target >= 10x, aiming for 20x) of wall-clock and, with GNU time, of
+#      CPU seconds (steadier on a busy machine), allocations per mail (from
+#      bouncetime);
 #   2. agreement: `go test ./internal/bounce -run '^TestCorpus$' -v`, its
 #      "corpus agreement:" line (target >= 97% of the recipients).
 #
@@ -79,25 +81,44 @@ OCTETS=$(find "$MAILS" -maxdepth 1 -type f ! -name '.*' -printf '%s\n' | awk '{ 
 ((NMAILS > 0)) || fail "no mails in $MAILS"
 echo "corpus: $MAILS, $NMAILS mails, $OCTETS octets; $RUNS interleaved runs, one core each" >&2
 
+# GNU time, when there, adds each process's CPU seconds (user + system):
+# steadier than wall-clock on a machine that is busy with other work.
+GNUTIME=0
+if [[ -x /usr/bin/time ]] && /usr/bin/time --version 2>&1 | grep -q GNU; then
+	GNUTIME=1
+fi
+
 # timed LABEL CMD...: runs CMD (stdout to WORK/LABEL.out), prints its
-# wall-clock seconds, the whole process from start to exit.
+# wall-clock seconds, the whole process from start to exit, and its CPU
+# seconds ("-" without GNU time).
 timed() {
-	local label=$1 t0 t1
+	local label=$1 t0 t1 cpu=-
 	shift
 	t0=$(now)
-	"$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || fail "$label: $* failed: $(tail -n 3 "$WORK/$label.err")"
+	if ((GNUTIME)); then
+		/usr/bin/time -f '%U %S' -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" ||
+			fail "$label: $* failed: $(tail -n 3 "$WORK/$label.err")"
+	else
+		"$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || fail "$label: $* failed: $(tail -n 3 "$WORK/$label.err")"
+	fi
 	t1=$(now)
-	secs "$t0" "$t1"
+	if ((GNUTIME)); then
+		cpu=$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { printf "%.3f\n", $1 + $2 }' "$WORK/$label.time" | tail -n 1)
+	fi
+	echo "$(secs "$t0" "$t1") ${cpu:--}"
 }
 
-GO_T=() PL_T=() CLI_T=()
+GO_T=() PL_T=() CLI_T=() GO_C=() PL_C=() CLI_C=()
 for ((i = 1; i <= RUNS; i++)); do
-	GO_T+=("$(timed go env GOMAXPROCS=1 "$WORK/bin/bouncetime" "$MAILS")")
-	PL_T+=("$(timed perl perl "$ROOT/bench/sisimai.pl" --quiet "$MAILS")")
+	read -r w c < <(timed go env GOMAXPROCS=1 "$WORK/bin/bouncetime" "$MAILS")
+	GO_T+=("$w") GO_C+=("$c")
+	read -r w c < <(timed perl perl "$ROOT/bench/sisimai.pl" --quiet "$MAILS")
+	PL_T+=("$w") PL_C+=("$c")
 	if ((CLI)); then
-		CLI_T+=("$(timed cli env GOMAXPROCS=1 "$WORK/bin/hikyaku" bounce parse "$MAILS")")
+		read -r w c < <(timed cli env GOMAXPROCS=1 "$WORK/bin/hikyaku" bounce parse "$MAILS")
+		CLI_T+=("$w") CLI_C+=("$c")
 	fi
-	echo "run $i: reader ${GO_T[-1]}s  sisimai ${PL_T[-1]}s${CLI_T:+  cli ${CLI_T[-1]}s}" >&2
+	echo "run $i: reader ${GO_T[-1]}s (cpu ${GO_C[-1]})  sisimai ${PL_T[-1]}s (cpu ${PL_C[-1]})${CLI_T:+  cli ${CLI_T[-1]}s (cpu ${CLI_C[-1]})}" >&2
 done
 
 # medians of fractional seconds (lib.sh's median rounds to integers).
@@ -107,6 +128,12 @@ mps() { awk -v n="$NMAILS" -v s="$1" 'BEGIN { printf "%.0f\n", n / s }'; }
 GO_MED=$(fmedian "${GO_T[@]}")
 PL_MED=$(fmedian "${PL_T[@]}")
 RATIO=$(awk -v a="$PL_MED" -v b="$GO_MED" 'BEGIN { printf "%.1f\n", a / b }')
+GO_CPU=- PL_CPU=- CLI_CPU=- CPU_RATIO=-
+if ((GNUTIME)); then
+	GO_CPU=$(fmedian "${GO_C[@]}")
+	PL_CPU=$(fmedian "${PL_C[@]}")
+	CPU_RATIO=$(awk -v a="$PL_CPU" -v b="$GO_CPU" 'BEGIN { if (b > 0) printf "%.1f\n", a / b; else print "-" }')
+fi
 GO_LINE=$(cat "$WORK/go.out")
 ALLOCS=$(sed -n 's/.*allocs_per_mail=\([0-9.]*\).*/\1/p' <<<"$GO_LINE")
 BYTES=$(sed -n 's/.*bytes_per_mail=\([0-9.]*\).*/\1/p' <<<"$GO_LINE")
@@ -129,14 +156,15 @@ fi
 
 echo
 echo "== bounce reader vs Sisimai 4.25: $NMAILS mails ($OCTETS octets), medians of $RUNS, whole processes, one core"
-printf '%-34s %10s %10s %12s\n' "" "seconds" "mails/s" "recipients"
-printf '%-34s %10s %10s %12s\n' "bouncetime (GOMAXPROCS=1)" "$GO_MED" "$(mps "$GO_MED")" "$GO_RCPT"
-printf '%-34s %10s %10s %12s\n' "sisimai.pl --quiet (perl)" "$PL_MED" "$(mps "$PL_MED")" "$PL_RCPT"
+printf '%-37s %9s %9s %9s %11s\n' "" "seconds" "mails/s" "cpu s" "recipients"
+printf '%-37s %9s %9s %9s %11s\n' "bouncetime (GOMAXPROCS=1)" "$GO_MED" "$(mps "$GO_MED")" "$GO_CPU" "$GO_RCPT"
+printf '%-37s %9s %9s %9s %11s\n' "sisimai.pl --quiet (perl)" "$PL_MED" "$(mps "$PL_MED")" "$PL_CPU" "$PL_RCPT"
 if ((CLI)); then
 	CLI_MED=$(fmedian "${CLI_T[@]}")
-	printf '%-34s %10s %10s %12s\n' "hikyaku bounce parse (GOMAXPROCS=1)" "$CLI_MED" "$(mps "$CLI_MED")" "$(wc -l <"$WORK/cli.out")"
+	((GNUTIME)) && CLI_CPU=$(fmedian "${CLI_C[@]}")
+	printf '%-37s %9s %9s %9s %11s\n' "hikyaku bounce parse (GOMAXPROCS=1)" "$CLI_MED" "$(mps "$CLI_MED")" "$CLI_CPU" "$(wc -l <"$WORK/cli.out") lines"
 fi
-echo "ratio (sisimai / reader): ${RATIO}x   (target >= 10x, aim 20x)"
+echo "ratio (sisimai / reader): ${RATIO}x wall-clock, ${CPU_RATIO}x CPU   (target >= 10x, aim 20x)"
 echo "reader alone (inside the process, last run): ${INNER}s; allocations: ${ALLOCS} per mail, ${BYTES} octets per mail"
 echo "agreement: $AGREE   (target >= 97%)"
 echo "runs: reader ${GO_T[*]} | sisimai ${PL_T[*]}${CLI_T:+ | cli ${CLI_T[*]}}"
