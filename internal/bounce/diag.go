@@ -34,14 +34,22 @@ func findAddrs(s string) []addrAt {
 			continue
 		}
 		l := i
-		for l > 0 && isLocalChar(s[l-1]) {
-			l--
+		if l > 1 && s[l-1] == '"' {
+			// A quoted local part: "neko....nyaan"@example.org.
+			if q := strings.LastIndexByte(s[:l-1], '"'); q >= 0 && !strings.ContainsAny(s[q:l], "\r\n<>") {
+				l = q
+			}
+		}
+		if l == i {
+			for l > 0 && isLocalChar(s[l-1]) {
+				l--
+			}
 		}
 		r := i + 1
 		for r < len(s) && isDomainChar(s[r]) {
 			r++
 		}
-		for l < i && (s[l] == '.' || s[l] == '\'' || s[l] == '`') {
+		for l < i && s[l] != '"' && (s[l] == '.' || s[l] == '\'' || s[l] == '`') {
 			l++
 		}
 		for r > i+1 && (s[r-1] == '.' || s[r-1] == '-') {
@@ -66,6 +74,9 @@ func findAddrs(s string) []addrAt {
 // bounces: angle brackets, quotes, a type prefix.
 func normAddr(a string) string {
 	a = strings.TrimSpace(a)
+	if strings.HasPrefix(a, "\"") && strings.Contains(a, "\"@") {
+		return strings.ToLower(a)
+	}
 	a = strings.Trim(a, "<>\"' \t;,.:()[]")
 	if i := strings.LastIndexByte(a, '<'); i >= 0 {
 		a = a[i+1:]
@@ -81,6 +92,12 @@ func normAddr(a string) string {
 func cleanAddr(v string) string {
 	as := findAddrs(v)
 	if len(as) == 0 {
+		// A field that holds only local@host, the host without a dot
+		// ("kijitora@mailhub0"), still names the recipient.
+		t := strings.Trim(strings.TrimSpace(v), "<>")
+		if at := strings.IndexByte(t, '@'); at > 0 && at < len(t)-1 && !strings.ContainsAny(t, " \t<>,;") {
+			return strings.ToLower(t)
+		}
 		return ""
 	}
 	return as[0].addr
@@ -169,6 +186,16 @@ func cleanStatus(v string) string {
 // the texts of Postfix ("in reply to RCPT TO command"), Exim ("after RCPT
 // TO:<...>"), Sendmail (">>> RCPT To:<...>"), qmail and others.
 func commandOf(lower string) string {
+	if strings.Contains(lower, "but sender was rejected") {
+		return "MAIL" // qmail
+	}
+	if i := strings.Index(lower, "(state "); i >= 0 {
+		if j := strings.IndexByte(lower[i:], ')'); j > 0 {
+			if c, ok := gmailStates[lower[i:i+j+1]]; ok {
+				return c
+			}
+		}
+	}
 	for _, p := range commandPhrases {
 		i := strings.Index(lower, p.text)
 		if i < 0 {
@@ -183,6 +210,9 @@ func commandOf(lower string) string {
 	}
 	return ""
 }
+
+// gmailStates are the SMTP states Gmail's bounces name ("(state 14)").
+var gmailStates = map[string]string{"(state 9)": "EHLO", "(state 13)": "MAIL", "(state 14)": "RCPT", "(state 17)": "DATA", "(state 18)": "."}
 
 var commandPhrases = []struct{ text string }{
 	{"in reply to "}, {"in reply to the "}, {"did not like our "}, {"after "}, {"while sending "}, {">>> "}, {"response to "}, {"responded to "}, {"during "},
@@ -306,6 +336,52 @@ func remoteStatus(s string) string {
 				return st
 			}
 		}
+		// A reply with no status of its own: a status before it was
+		// the relay's label, one after it may still be the remote's.
+		return enhancedStatus(s[i:])
 	}
 	return enhancedStatus(s)
+}
+
+// withoutAddrs blanks the mail addresses in s.
+func withoutAddrs(s string) string {
+	if strings.IndexByte(s, '@') < 0 {
+		return s
+	}
+	as := findAddrs(s)
+	if len(as) == 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, a := range as {
+		b.WriteString(s[last:a.start])
+		b.WriteString("@")
+		last = a.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// unfoldReply drops the code prefixes a multi-line reply repeats inside
+// its text ("550-5.7.1 ... multiple 550 5.7.1 addresses"), so that rules
+// see the words joined.
+func unfoldReply(s string) string {
+	if len(s) < 10 || !isDigit(s[0]) {
+		return s
+	}
+	code := s[:3]
+	st := remoteStatus(s)
+	out := s
+	for _, sep := range []string{" ", "-"} {
+		p := code + sep
+		if st != "" {
+			p += st + " "
+		}
+		if i := strings.Index(out[4:], p); i >= 0 {
+			out = out[:4] + strings.ReplaceAll(out[4:], p, "")
+		}
+	}
+	return out
 }

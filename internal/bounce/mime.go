@@ -62,6 +62,13 @@ func splitHeader(b []byte) (header, []byte) {
 			continue
 		}
 		c := bytes.IndexByte(line, ':')
+		if len(h) > 0 && strings.HasSuffix(h[len(h)-1].value, ";") && (c < 0 || bytes.IndexByte(line, '=') >= 0 && bytes.IndexByte(line, '=') < c) {
+			// A parameter continued without the folding white space
+			// ("Content-Type: multipart/alternative;\nboundary=...").
+			h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
+			b = rest
+			continue
+		}
 		if c <= 0 || bytes.ContainsAny(line[:c], " \t") && !bytes.HasPrefix(line, []byte("From ")) {
 			if len(h) == 0 && bytes.HasPrefix(line, []byte("From ")) { // mbox separator
 				b = rest

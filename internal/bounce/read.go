@@ -232,6 +232,12 @@ func (r *reader) dsn(rep *Report) bool {
 			res.Original = orig
 		}
 		diag := oneLine(g.diag)
+		if diag == "" {
+			// "Status: 4.0.0 (cat.example.net: host name lookup failure)"
+			if i := strings.IndexByte(g.status, '('); i > 0 {
+				diag = strings.Trim(g.status[i:], "() ")
+			}
+		}
 		context := r.around(rcpt)
 		if orig != "" && context == "" {
 			context = r.around(orig)
@@ -242,8 +248,11 @@ func (r *reader) dsn(rep *Report) bool {
 			// A local delivery program failed; only a full mailbox is
 			// told apart from the program's own failure.
 			res.Reason = "mailererror"
-			if rl, ok := r.rules.match(strings.ToLower(diag)); ok && (rl.reason == "mailboxfull" || rl.reason == "systemfull") {
-				res.Reason = rl.reason
+			for _, t := range []string{diag, context} {
+				if rl, ok := r.rules.match(strings.ToLower(t)); ok && (rl.reason == "mailboxfull" || rl.reason == "systemfull") {
+					res.Reason = rl.reason
+					break
+				}
 			}
 		case g.action == "delivered" || g.action == "relayed" || g.action == "expanded" || g.action == "deliverable" || strings.HasPrefix(st, "2."):
 			res.Reason = "delivered"
@@ -336,7 +345,7 @@ func (r *reader) isBounce() bool {
 	}
 	local, _, _ := strings.Cut(r.from, "@")
 	switch local {
-	case "mailer-daemon", "postmaster", "mailerdaemon", "mail-daemon", "mmdf", "mail.delivery.system", "maildelivery", "bounce", "bounces", "nobody":
+	case "mailer-daemon", "postmaster", "post_master", "mailerdaemon", "mail-daemon", "mmdf", "mail.delivery.system", "maildelivery", "bounce", "bounces", "nobody":
 		return true
 	}
 	lf := strings.ToLower(r.top.get("From"))
@@ -384,6 +393,9 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 	}
 	lsrc := strings.ToLower(src)
 	lctx := strings.ToLower(context)
+	// Addresses say nothing about the failure; their local parts
+	// ("filtered@", "spam-trap@") must not match a rule.
+	msrc, mctx := unfoldReply(withoutAddrs(lsrc)), withoutAddrs(lctx)
 
 	// The stated status, unless it is a bare class (5.0.0) and the
 	// remote's own words give a precise one.
@@ -404,13 +416,13 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 
 	ruleCode := 0
 	if res.Reason == "" {
-		if rl, ok := r.rules.match(lsrc); ok && src != "" {
+		if rl, ok := r.rules.match(msrc); ok && src != "" {
 			res.Reason, ruleCode = rl.reason, rl.code
 		} else if reason := statusReason(stated); reason != "" {
 			res.Reason = reason
-		} else if rl, ok := r.rules.match(lctx); ok && context != "" && diag != "" {
+		} else if rl, ok := r.rules.match(mctx); ok && context != "" && diag != "" {
 			res.Reason, ruleCode = rl.reason, rl.code
-		} else if rl, ok := r.rules.match(strings.ToLower(r.bodyText())); ok {
+		} else if rl, ok := r.rules.match(withoutAddrs(strings.ToLower(r.bodyText()))); ok {
 			res.Reason, ruleCode = rl.reason, rl.code
 		} else if stated != "" || reply != 0 {
 			res.Reason = "onhold"
@@ -421,26 +433,49 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 
 	temporary := strings.HasPrefix(stated, "4.") || stated == "" && reply/100 == 4
 	switch {
-	case action == "delayed" && (networkReason[res.Reason] || res.Reason == "onhold" || res.Reason == "undefined"),
-		action == "failed" && temporary && res.Reason == "networkerror" && !strings.Contains(lsrc, "dns") && !strings.Contains(lsrc, "name server"):
-		// Still queued at the reporting MTA, or given up on after
-		// retrying a temporary failure: the lifetime ran out.
+	case r.delayNotice(action):
+		// A warning that the message is still queued is not its expiry:
+		// the reason is the cause it names, or untold.
+		if res.Reason == "expired" {
+			res.Reason = "onhold"
+			for _, t := range []string{msrc, mctx} {
+				if rl, ok := r.rules.matchExcept(t, "expired"); ok && t != "" {
+					res.Reason, ruleCode = rl.reason, rl.code
+					break
+				}
+			}
+		}
+	case action == "failed" && temporary && (res.Reason == "networkerror" || res.Reason == "systemerror" || res.Reason == "onhold") && !mentionsLoop(lsrc) && !mentionsLoop(strings.ToLower(r.bodyText())):
+		// A failure report after retrying a temporary failure: the
+		// message lifetime ran out, whatever the last try met.
 		res.Reason = "expired"
-	case temporary && (res.Reason == "hostunknown" || res.Reason == "userunknown"):
-		// A DNS or address failure the remote calls temporary is the
-		// network's, not the address's.
+	case temporary && (res.Reason == "hostunknown" || res.Reason == "userunknown" && strings.Contains(lsrc, "dns")):
+		// A DNS failure the remote calls temporary is the network's,
+		// not the address's.
 		res.Reason = "networkerror"
 	case res.Reason == "userunknown" && (res.Command == "DATA" || res.Command == "."):
 		// A recipient refused only after the message was sent is the
 		// recipient's filter speaking (au/ezweb answer "User unknown"
 		// to mail from the domains they filter).
 		res.Reason = "filtered"
-	case res.Command == "MAIL" && addressReason[res.Reason]:
+	case res.Command == "MAIL" && (addressReason[res.Reason] || res.Reason == "blocked" || res.Reason == "rejected"):
 		// Refused at MAIL FROM, before any recipient was named: the
-		// envelope sender was refused, whatever the words.
+		// sender was refused, its IP when the words name it, else its
+		// address.
+		if mentionsClient(replyPart(msrc)) {
+			res.Reason = "blocked"
+		} else {
+			res.Reason = "rejected"
+		}
+	case res.Reason == "blocked" && r.namesSender(lsrc):
+		// "<our return path>... Access denied": the sender's address
+		// was refused, not its host.
 		res.Reason = "rejected"
 	case (res.Command == "CONN" || res.Command == "HELO" || res.Command == "EHLO") && addressReason[res.Reason]:
 		res.Reason = "blocked"
+	}
+	if res.Reason == "undefined" && res.Recipient != "" {
+		res.Reason = "onhold" // a failure for a known recipient, its cause untold
 	}
 	info, _ := LookupReason(res.Reason)
 	res.Status = stated
@@ -470,6 +505,74 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 	res.Hard = hardCode(res.Code, res.Status)
 }
 
+// replyPart is the remote's reply in a diagnostic, from its reply code
+// on: the words before it ("host mx.example.jp [192.0.2.1]") are the
+// reporting MTA's.
+func replyPart(s string) string {
+	for i := 0; i+3 <= len(s); i++ {
+		if (s[i] == '4' || s[i] == '5') && isDigit(s[i+1]) && isDigit(s[i+2]) && (i == 0 || codeBefore(s[i-1])) && (i+3 == len(s) || codeAfter(s[i+3])) {
+			return s[i:]
+		}
+	}
+	return s
+}
+
+// namesSender tells a diagnostic that names our own return path.
+func (r *reader) namesSender(lower string) bool {
+	for _, a := range findAddrs(replyPart(lower)) {
+		if r.exclude[a.addr] || strings.Contains(a.addr, "bounce") {
+			return true
+		}
+	}
+	return false
+}
+
+// mentionsLoop tells a mail loop, which no retrying outlasts.
+func mentionsLoop(s string) bool {
+	return strings.Contains(s, "loop") || strings.Contains(s, "hop count") || strings.Contains(s, "too many hops") || strings.Contains(s, "maximum allowed times")
+}
+
+// delayNotice tells a delay warning (the message is still queued) from
+// a failure report.
+func (r *reader) delayNotice(action string) bool {
+	if action == "delayed" {
+		return true
+	}
+	if action != "" {
+		return false
+	}
+	lt := strings.ToLower(r.bodyText())
+	for _, w := range []string{"will be retried", "will continue trying", "will keep trying", "this is a warning", "still undelivered", "delivery has been delayed", "has been delayed", "only a temporary failure report"} {
+		if strings.Contains(lt, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentionsClient tells a refusal that names the sending host: its IP
+// address, "ip", "client", "host", "connection".
+func mentionsClient(s string) bool {
+	for _, w := range []string{" ip ", "ip address", "your ip", "client", "connection", "messages from", "host ", "[ip", " isp", "ip=", "smtp server of"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '.' && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
+			dots++
+			if dots == 3 {
+				return true
+			}
+		case !isDigit(s[i]) && s[i] != '.':
+			dots = 0
+		}
+	}
+	return false
+}
+
 // addressReason are the reasons that blame an address: said before any
 // recipient was named, they cannot be about one.
 var networkReason = map[string]bool{"networkerror": true, "systemerror": true, "hostunknown": true}
@@ -491,10 +594,10 @@ var statusReasons = map[string]string{
 	"1.0": "userunknown", "1.1": "userunknown", "1.2": "hostunknown", "1.3": "userunknown", "1.4": "userunknown",
 	"1.5": "userunknown", "1.6": "hasmoved", "1.7": "rejected", "1.8": "rejected", "1.9": "systemerror", "1.10": "notaccept",
 	"2.0": "filtered", "2.1": "filtered", "2.2": "mailboxfull", "2.3": "exceedlimit", "2.4": "systemerror",
-	"3.0": "systemerror", "3.1": "mailboxfull", "3.2": "systemerror", "3.3": "systemerror", "3.4": "mesgtoobig", "3.5": "systemerror",
-	"4.0": "networkerror", "4.1": "networkerror", "4.2": "networkerror", "4.3": "systemerror", "4.4": "hostunknown",
+	"3.1": "mailboxfull", "3.2": "systemerror", "3.3": "systemerror", "3.4": "mesgtoobig", "3.5": "systemerror",
+	"4.0": "networkerror", "4.2": "networkerror", "4.3": "systemerror", "4.4": "hostunknown",
 	"4.5": "networkerror", "4.6": "networkerror", "4.7": "expired",
-	"5.0": "syntaxerror", "5.1": "syntaxerror", "5.2": "syntaxerror", "5.3": "syntaxerror", "5.4": "syntaxerror", "5.5": "syntaxerror",
+	"5.1": "syntaxerror", "5.2": "syntaxerror", "5.3": "syntaxerror", "5.4": "syntaxerror", "5.5": "syntaxerror",
 	"6.0": "contenterror", "6.1": "contenterror", "6.2": "contenterror", "6.3": "contenterror", "6.4": "contenterror", "6.5": "contenterror",
 	"7.0": "securityerror", "7.2": "systemerror", "7.3": "systemerror", "7.4": "securityerror", "7.5": "securityerror",
 	"7.6": "securityerror", "7.7": "securityerror", "7.8": "securityerror", "7.9": "securityerror", "7.10": "failedstarttls",

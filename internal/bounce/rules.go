@@ -98,8 +98,14 @@ func ParseRules(in io.Reader) (*Rules, error) {
 }
 
 // match returns the first rule matching the lower-cased diagnostic.
-func (rs *Rules) match(lower string) (rule, bool) {
+func (rs *Rules) match(lower string) (rule, bool) { return rs.matchExcept(lower, "") }
+
+// matchExcept is match skipping the rules of one reason.
+func (rs *Rules) matchExcept(lower, reason string) (rule, bool) {
 	for _, r := range rs.rules {
+		if r.reason == reason {
+			continue
+		}
 		if r.re != nil {
 			if r.re.MatchString(lower) {
 				return r, true

@@ -38,7 +38,7 @@ func (r *reader) sesJSON(rep *Report) bool {
 	text := r.bodyText()
 	i := strings.IndexByte(text, '{')
 	j := strings.LastIndexByte(text, '}')
-	if i < 0 || j < i || !strings.Contains(text[i:j], `"notificationType"`) && !strings.Contains(text[i:j], `"eventType"`) {
+	if i < 0 || j < i || !strings.Contains(text[i:j], `notificationType`) && !strings.Contains(text[i:j], `eventType`) {
 		return false
 	}
 	// Mail transport folds the long JSON line with "!" and a newline.

@@ -98,6 +98,26 @@ func (r *reader) recipientBlocks(text string) []block {
 			hits = append(hits, hit{a.addr, n})
 		}
 	}
+	// X-Failed-Recipients that the text never names, while it names
+	// others where failed recipients stand, was written for another
+	// address (a forwarded copy): the text wins.
+	if len(out) > 0 && len(hits) == 0 {
+		var strong []hit
+		for n, line := range lines {
+			if strings.IndexByte(line, '@') < 0 || headerLike(line) {
+				continue
+			}
+			for _, a := range findAddrs(line) {
+				if standsAlone(line, a) && !r.exclude[a.addr] {
+					strong = append(strong, hit{a.addr, n})
+				}
+			}
+		}
+		if len(strong) > 0 {
+			out, hits = nil, strong
+			seen = map[string]bool{}
+		}
+	}
 	// Each block runs from its address line to the next address line or
 	// the end of the paragraph.
 	texts := map[string]string{}
