@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -357,5 +358,27 @@ func TestSamplesVERP(t *testing.T) {
 	}
 	if n < 15 {
 		t.Errorf("only %d samples checked for VERP", n)
+	}
+}
+
+// TestSamplesCRLF: a mail as it comes off the wire (CRLF line ends) reads
+// the same as the LF samples on disk.
+func TestSamplesCRLF(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(samplesDir, "*.eml"))
+	for _, path := range files {
+		msg, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crlf := []byte(strings.ReplaceAll(string(msg), "\n", "\r\n"))
+		lf, err1 := Read(msg, Options{})
+		wire, err2 := Read(crlf, Options{})
+		if err1 != nil || err2 != nil {
+			t.Errorf("%s: errors %v / %v", filepath.Base(path), err1, err2)
+			continue
+		}
+		if !reflect.DeepEqual(lf, wire) {
+			t.Errorf("%s: CRLF reads differently:\n LF   %+v\n CRLF %+v", filepath.Base(path), lf, wire)
+		}
 	}
 }
