@@ -231,3 +231,24 @@ func TestLimitLineEndings(t *testing.T) {
 	// 1 MB without any line break at all.
 	limitRun(t, "1 MB one line", bytes.Repeat([]byte("550 user unknown <a@example.com> "), 1<<15), 4)
 }
+
+// TestLimitMaxSize: Options.MaxSize caps what is read; what lies in front
+// of the cap is still read, and the allocation follows the cap, not the
+// mail.
+func TestLimitMaxSize(t *testing.T) {
+	tail := "--LIM\nContent-Type: text/plain\n\n" + strings.Repeat("filler filler filler filler filler filler filler\n", 200000) // ~10 MB
+	msg := limitDSN("", tail)
+	Read(msg[:1000], Options{MaxSize: 1 << 20}) // warm up
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rep, err := Read(msg, Options{MaxSize: 1 << 20})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLimitBounce(t, "MaxSize 1 MiB", rep)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20+allocSlack {
+		t.Errorf("MaxSize 1 MiB of a %d-octet mail: %d octets allocated", len(msg), alloc)
+	}
+}
