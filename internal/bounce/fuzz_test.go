@@ -69,6 +69,9 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		// Found by FuzzRead: base64 of two octets ("00") decoded into a
 		// buffer sized for none.
 		"Content-TrAnsfer-EnCoding:BAse64\n00",
+		// Found by FuzzRead: findAddrs gives overlapping addresses for
+		// "a@b@c", and recipientBlocks slices line[a.end:next.start].
+		"0000:0000000000000000000000\nContent-TYpe:multipArt/report;BoundArY=00000000\n0000000000@0.0@0.0",
 	} {
 		seeds = append(seeds, []byte(s))
 	}
