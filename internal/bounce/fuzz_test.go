@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -105,6 +106,20 @@ func checkReport(t *testing.T, rep Report) {
 	}
 }
 
+// failOnPanic turns a panic into a failure of this input, with the stack.
+func failOnPanic(t *testing.T, msg []byte) {
+	if v := recover(); v != nil {
+		t.Fatalf("panic on %q: %v\n%s", truncateForLog(msg), v, debug.Stack())
+	}
+}
+
+func truncateForLog(b []byte) []byte {
+	if len(b) > 200 {
+		return b[:200]
+	}
+	return b
+}
+
 // FuzzRead feeds Read arbitrary mails: no panic, at least one result, only
 // known reasons, and the same answer when read twice (deterministic).
 func FuzzRead(f *testing.F) {
@@ -112,6 +127,9 @@ func FuzzRead(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		// A panic fails this input only (t.Fatalf), so one known crasher
+		// among the seeds does not stop every other test of the package.
+		defer failOnPanic(t, msg)
 		in := append([]byte(nil), msg...)
 		rep, err := Read(msg, Options{})
 		if err != nil {
@@ -139,6 +157,7 @@ func FuzzHeader(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		defer failOnPanic(t, msg)
 		h, rest := splitHeader(msg)
 		if len(rest) > len(msg) || string(msg[len(msg)-len(rest):]) != string(rest) {
 			t.Fatalf("rest (%d octets) is not a suffix of the input (%d)", len(rest), len(msg))
