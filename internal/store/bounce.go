@@ -91,23 +91,52 @@ const ReasonFeedback = "feedback"
 // BounceRecorded even where the final stays (the suppression changed);
 // code 860 is assumed when Code is not positive.
 func (s *Store) RecordBounce(ctx context.Context, b Bounce) (BounceOutcome, error) {
-	if b.Key == "" {
-		return "", fmt.Errorf("store: RecordBounce needs a Key (campaign %q row %d)", b.Campaign, b.Row)
-	}
-	if b.Complaint && b.Code <= 0 {
-		b.Code = 860
-	}
-	if b.Complaint && b.Reason == "" {
-		b.Reason = ReasonFeedback
-	}
-	var out BounceOutcome
-	err := s.update(ctx, nil, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.recordBounce(ctx, tx, b, bounceKey(b.Key))
-		return err
-	})
+	outs, err := s.RecordBounces(ctx, []Bounce{b})
 	if err != nil {
 		return "", err
+	}
+	return outs[0], nil
+}
+
+// RecordBounces records many bounces in one transaction, each as
+// RecordBounce would, in order, and gives their outcomes in that order: a
+// Key seen earlier in the same batch is a duplicate as one committed
+// before, and a row's weight is added once however many of its bounces
+// the batch holds. The statements are prepared once per transaction. On
+// an error nothing of the batch is recorded; a bounce without a Key is an
+// error before the transaction starts.
+func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome, error) {
+	todo := make([]Bounce, len(bs))
+	keys := make([]string, len(bs))
+	for i, b := range bs {
+		if b.Key == "" {
+			return nil, fmt.Errorf("store: RecordBounce needs a Key (campaign %q row %d)", b.Campaign, b.Row)
+		}
+		if b.Complaint && b.Code <= 0 {
+			b.Code = 860
+		}
+		if b.Complaint && b.Reason == "" {
+			b.Reason = ReasonFeedback
+		}
+		todo[i], keys[i] = b, bounceKey(b.Key)
+	}
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	out := make([]BounceOutcome, len(todo))
+	err := s.update(ctx, nil, func(tx *sql.Tx) error {
+		st := &bounceStmts{s: s, tx: tx, campaigns: map[string]int64{}}
+		defer st.close()
+		for i, b := range todo {
+			var err error
+			if out[i], err = s.recordBounce(ctx, st, b, keys[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -160,13 +189,12 @@ func bounceFails(b Bounce) bool {
 	return !r.Transient() || b.Reason == "expired"
 }
 
-func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key string) (BounceOutcome, error) {
-	var cid int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM campaigns WHERE name = ?`, b.Campaign).Scan(&cid)
-	if err == sql.ErrNoRows {
-		return BounceNoRow, nil
-	} else if err != nil {
+func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key string) (BounceOutcome, error) {
+	cid, ok, err := st.campaign(ctx, b.Campaign)
+	if err != nil {
 		return "", err
+	} else if !ok {
+		return BounceNoRow, nil
 	}
 	var (
 		id        int64
@@ -175,21 +203,23 @@ func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key stri
 		finalCode int
 		async     bool
 	)
-	// Locked first, so that two callers with bounces for one row see each
-	// other's (MySQL; SQLite's BEGIN IMMEDIATE already excludes them).
-	err = tx.QueryRowContext(ctx, `SELECT id, addr, state, final_code, final_async FROM recipients
-		WHERE campaign_id = ? AND row_no = ?`+s.d.rowLock, cid, b.Row).Scan(&id, &addr, &state, &finalCode, &async)
+	row, err := st.queryRow(ctx, bsRecipient, cid, b.Row)
+	if err != nil {
+		return "", err
+	}
+	err = row.Scan(&id, &addr, &state, &finalCode, &async)
 	if err == sql.ErrNoRows {
 		return BounceNoRow, nil
 	} else if err != nil {
 		return "", err
 	}
-	// A locking read on MySQL: a plain one would read the snapshot the
-	// campaign lookup took, before the row lock, and miss a bounce that a
-	// racing caller committed meanwhile.
+	// Earlier bounces of the row, this transaction's among them: a Key
+	// twice in one batch is a duplicate the second time.
 	var dup, counted int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN bounce_key = ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(counted), 0) FROM bounces WHERE recipient_id = ?`+s.d.rowLock, key, id).Scan(&dup, &counted); err != nil {
+	if row, err = st.queryRow(ctx, bsHistory, key, id); err != nil {
+		return "", err
+	}
+	if err := row.Scan(&dup, &counted); err != nil {
 		return "", err
 	}
 	if dup > 0 {
@@ -218,11 +248,8 @@ func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key stri
 	if change || b.Complaint {
 		out = BounceRecorded
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bounces (campaign_id, recipient_id, bounce_key, at, code,
-		enhanced, reply, reason, blame, final_rcpt, original_rcpt, complaint, counted, outcome)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		cid, id, key, ms(at), b.Code, b.Enhanced, b.Text, b.Reason, b.Blame, b.Final, b.Original,
-		boolInt(b.Complaint), boolInt(add), string(out)); err != nil {
+	if err := st.exec(ctx, bsInsert, cid, id, key, ms(at), b.Code, b.Enhanced, b.Text, b.Reason, b.Blame,
+		b.Final, b.Original, boolInt(b.Complaint), boolInt(add), string(out)); err != nil {
 		return "", err
 	}
 	if change {
@@ -230,25 +257,21 @@ func (s *Store) recordBounce(ctx context.Context, tx *sql.Tx, b Bounce, key stri
 		if c, ok := codes.LookupCode(b.Code); ok && enhanced == "" {
 			enhanced = c.Status // a code of ours (860, 870 ...): its DSN status
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = ?, final_code = ?, final_enhanced = ?,
-			final_text = ?, final_reason = ?, final_async = 1, owner = '', lease_until = 0 WHERE id = ?`,
-			StateFailed, b.Code, enhanced, b.Text, b.Reason, id); err != nil {
+		if err := st.exec(ctx, bsFinal, StateFailed, b.Code, enhanced, b.Text, b.Reason, id); err != nil {
 			return "", err
 		}
 	}
 	if b.Complaint {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (address, reason, since) VALUES (?, ?, ?)`+
-			s.d.ignoreDuplicate("address"), addr, ReasonFeedback, ms(now)); err != nil {
+		if err := st.exec(ctx, bsSuppress, addr, ReasonFeedback, ms(now)); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE suppressions SET reason = ? WHERE address = ? AND reason <> ?`,
-			ReasonFeedback, addr, ReasonFeedback); err != nil {
+		if err := st.exec(ctx, bsSuppressReason, ReasonFeedback, addr, ReasonFeedback); err != nil {
 			return "", err
 		}
 	}
 	if add {
 		f := Final{RecipientID: id, Result: outcome.Result{Code: b.Code, Enhanced: b.Enhanced}, Weight: w}
-		if err := s.score(ctx, tx, []Final{f}, []string{addr}, now); err != nil {
+		if err := s.score(ctx, st.tx, []Final{f}, []string{addr}, now); err != nil {
 			return "", err
 		}
 	}

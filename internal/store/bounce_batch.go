@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// The statements of recordBounce, by index into bounceStmts.st.
+const (
+	bsCampaign = iota
+	bsRecipient
+	bsHistory
+	bsInsert
+	bsFinal
+	bsSuppress
+	bsSuppressReason
+	bsCount
+)
+
+// bounceStmts holds one transaction's prepared statements of
+// recordBounce, each prepared on first use and closed with the
+// transaction, and the campaign ids it has looked up.
+type bounceStmts struct {
+	s         *Store
+	tx        *sql.Tx
+	st        [bsCount]*sql.Stmt
+	campaigns map[string]int64 // name → id; 0: no such campaign
+}
+
+func (b *bounceStmts) query(i int) string {
+	d := b.s.d
+	switch i {
+	case bsCampaign:
+		return `SELECT id FROM campaigns WHERE name = ?`
+	case bsRecipient:
+		// Locked first, so that two callers with bounces for one row see
+		// each other's (MySQL; SQLite's BEGIN IMMEDIATE already excludes
+		// them).
+		return `SELECT id, addr, state, final_code, final_async FROM recipients
+		WHERE campaign_id = ? AND row_no = ?` + d.rowLock
+	case bsHistory:
+		// A locking read on MySQL: a plain one would read the snapshot the
+		// campaign lookup took, before the row lock, and miss a bounce that
+		// a racing caller committed meanwhile.
+		return `SELECT COALESCE(SUM(CASE WHEN bounce_key = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(counted), 0) FROM bounces WHERE recipient_id = ?` + d.rowLock
+	case bsInsert:
+		return `INSERT INTO bounces (campaign_id, recipient_id, bounce_key, at, code,
+		enhanced, reply, reason, blame, final_rcpt, original_rcpt, complaint, counted, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	case bsFinal:
+		return `UPDATE recipients SET state = ?, final_code = ?, final_enhanced = ?,
+			final_text = ?, final_reason = ?, final_async = 1, owner = '', lease_until = 0 WHERE id = ?`
+	case bsSuppress:
+		return `INSERT INTO suppressions (address, reason, since) VALUES (?, ?, ?)` + d.ignoreDuplicate("address")
+	case bsSuppressReason:
+		return `UPDATE suppressions SET reason = ? WHERE address = ? AND reason <> ?`
+	}
+	panic("store: no bounce statement")
+}
+
+func (b *bounceStmts) stmt(ctx context.Context, i int) (*sql.Stmt, error) {
+	if b.st[i] != nil {
+		return b.st[i], nil
+	}
+	st, err := b.tx.PrepareContext(ctx, b.query(i))
+	if err != nil {
+		return nil, err
+	}
+	b.st[i] = st
+	return st, nil
+}
+
+func (b *bounceStmts) queryRow(ctx context.Context, i int, args ...any) (*sql.Row, error) {
+	st, err := b.stmt(ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+func (b *bounceStmts) exec(ctx context.Context, i int, args ...any) error {
+	st, err := b.stmt(ctx, i)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+// campaign is the id of the campaign named name; ok false when there is
+// none. Looked up once per transaction.
+func (b *bounceStmts) campaign(ctx context.Context, name string) (id int64, ok bool, err error) {
+	if id, seen := b.campaigns[name]; seen {
+		return id, id != 0, nil
+	}
+	row, err := b.queryRow(ctx, bsCampaign, name)
+	if err != nil {
+		return 0, false, err
+	}
+	switch err := row.Scan(&id); err {
+	case nil:
+	case sql.ErrNoRows:
+		id = 0
+	default:
+		return 0, false, err
+	}
+	b.campaigns[name] = id
+	return id, id != 0, nil
+}
+
+func (b *bounceStmts) close() {
+	for _, st := range b.st {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
