@@ -9,7 +9,10 @@
 //
 // Nothing is lost: a mail reaches new/ synced before the spool record is
 // reclaimed, and it leaves new/ (for cur/, flag S) only once every
-// recipient it names is recorded. A mail the store cannot take now stays
+// recipient it names is recorded. The readers hand what they read to one
+// recorder, which records the results of many mails in one store
+// transaction (a store with RecordBounces: BatchStore) and moves each mail
+// of the batch only after that transaction committed. A mail the store cannot take now stays
 // in new/ and is read again at start and every Options.Retry; a mail the
 // reader cannot make sense of is recorded as -501. Recording is
 // idempotent (the key is the SHA-256 of the mail as its sender sent it
@@ -55,6 +58,13 @@ type Store interface {
 	RowExists(ctx context.Context, campaign string, row int64) (bool, error)
 }
 
+// BatchStore is a Store that records many bounces in one transaction
+// (*store.Store): the recorder's batches go through it. With a Store that
+// is not one, the batch's bounces are recorded one by one.
+type BatchStore interface {
+	RecordBounces(ctx context.Context, bs []store.Bounce) ([]store.BounceOutcome, error)
+}
+
 // Verdict is what Check says of a recipient address.
 type Verdict int
 
@@ -76,6 +86,8 @@ type Options struct {
 	Store      Store
 	Retry      time.Duration // how often mail kept in new/ is read again (default 1m)
 	Workers    int           // mails read at once (default 4)
+	BatchSize  int           // recipient results recorded in one store transaction at most (default 256)
+	BatchWait  time.Duration // how long the recorder waits for more mails to fill a batch (default 2ms)
 	SyncFS     bool          // the Maildir writer's syncfs mode (local.sync)
 	Logger     *slog.Logger
 	MailLog    *maillog.Log
@@ -119,8 +131,10 @@ type Intake struct {
 
 	kick  chan struct{}
 	work  chan string
+	read  chan *mail // read, to be recorded
 	stop  chan struct{}
-	wg    sync.WaitGroup
+	wg    sync.WaitGroup // dispatch and the readers
+	rec   sync.WaitGroup // the recorder
 	mu    sync.Mutex
 	busy  map[string]bool      // names in new/ handed to a worker
 	later map[string]time.Time // names in new/ that failed, and when to try again
@@ -141,6 +155,12 @@ func New(opt Options) (*Intake, error) {
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = 4
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 256
+	}
+	if opt.BatchWait <= 0 {
+		opt.BatchWait = 2 * time.Millisecond
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -177,6 +197,7 @@ func New(opt Options) (*Intake, error) {
 		complaints: map[string]bool{},
 		kick:       make(chan struct{}, 1),
 		work:       make(chan string),
+		read:       make(chan *mail, 2*opt.BatchSize),
 		stop:       make(chan struct{}),
 		busy:       map[string]bool{},
 		later:      map[string]time.Time{},
@@ -259,20 +280,24 @@ func (in *Intake) Deliver(ds []mailbox.Delivery, recovering bool) []error {
 	return errs
 }
 
-// Start runs the readers: new/ is read at once (mail kept by an earlier
-// run), after every Deliver, and every Retry.
+// Start runs the readers and the recorder: new/ is read at once (mail
+// kept by an earlier run), after every Deliver, and every Retry.
 func (in *Intake) Start() {
 	for range in.opt.Workers {
 		in.wg.Go(in.worker)
 	}
 	in.wg.Go(in.dispatch)
+	in.rec.Go(in.recorder)
 	in.kick <- struct{}{}
 }
 
-// Stop ends the readers after the mails in hand; the rest stay in new/.
+// Stop ends the readers after the mails in hand, and the recorder once it
+// has recorded what they read; the rest stay in new/.
 func (in *Intake) Stop() {
 	close(in.stop)
 	in.wg.Wait()
+	close(in.read)
+	in.rec.Wait()
 }
 
 // Pending counts the mails in new/: taken in, not yet recorded.
@@ -326,45 +351,113 @@ func (in *Intake) worker() {
 		case <-in.stop:
 			return
 		case name := <-in.work:
-			err := in.readFile(name)
-			in.mu.Lock()
-			delete(in.busy, name)
-			if err != nil {
-				in.later[name] = in.opt.Now().Add(in.opt.Retry)
-			} else {
-				delete(in.later, name)
+			if m := in.readFile(name); m != nil {
+				in.read <- m // the recorder runs until the readers have stopped
 			}
-			in.mu.Unlock()
 		}
 	}
 }
 
-// readFile reads and records new/name and moves it to cur/ when every
-// recipient is recorded; on an error it stays in new/.
-func (in *Intake) readFile(name string) error {
+// done ends a mail's turn: err nil, it is read (in cur/, or gone);
+// otherwise it stays in new/ and is tried again after Retry.
+func (in *Intake) done(name string, err error) {
+	in.mu.Lock()
+	delete(in.busy, name)
+	if err != nil {
+		in.later[name] = in.opt.Now().Add(in.opt.Retry)
+	} else {
+		delete(in.later, name)
+	}
+	in.mu.Unlock()
+}
+
+// readFile reads new/name for the recorder. nil: nothing to record (gone
+// meanwhile, or unreadable and kept), its turn ended.
+func (in *Intake) readFile(name string) *mail {
 	path := filepath.Join(in.dir, "new", name)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil // read by another process (bounce import) meanwhile
+		in.done(name, nil) // read by another process (bounce import) meanwhile
+		return nil
 	}
 	if err != nil {
 		in.opt.Logger.Error("bounce mail unreadable; kept", "file", path, "err", err)
 		in.countMail("kept")
-		return err
+		in.done(name, err)
+		return nil
 	}
+	return in.parse(name, data, "")
+}
+
+// recorder takes the mails the readers read and records them in batches:
+// what has queued up, and what comes within BatchWait, up to BatchSize
+// results. It ends when the readers have stopped and the queue is empty.
+func (in *Intake) recorder() {
+	for m := range in.read {
+		batch, n := []*mail{m}, len(m.bounces)
+		wait := time.NewTimer(in.opt.BatchWait)
+	fill:
+		for n < in.opt.BatchSize {
+			select {
+			case m, ok := <-in.read:
+				if !ok {
+					break fill
+				}
+				batch, n = append(batch, m), n+len(m.bounces)
+			case <-wait.C:
+				break fill
+			}
+		}
+		wait.Stop()
+		in.recordBatch(batch)
+	}
+}
+
+// recordBatch records the mails' results in one store call and then
+// moves each mail to cur/. When the call fails, the mails are recorded
+// one at a time, so that one the store cannot take keeps only itself in
+// new/.
+func (in *Intake) recordBatch(batch []*mail) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := in.Process(ctx, name, data, ""); err != nil {
+	var all []store.Bounce
+	for _, m := range batch {
+		all = append(all, m.bounces...)
+	}
+	outs, err := in.record(ctx, all)
+	if err != nil && len(batch) > 1 {
+		for _, m := range batch {
+			outs, err := in.record(ctx, m.bounces)
+			in.finish(m, outs, err)
+		}
+		return
+	}
+	for _, m := range batch {
+		var mine []store.BounceOutcome
+		if err == nil {
+			mine, outs = outs[:len(m.bounces)], outs[len(m.bounces):]
+		}
+		in.finish(m, mine, err)
+	}
+}
+
+// finish ends a mail's turn after its results were recorded (err nil:
+// reported, moved to cur/) or not (kept in new/ for Retry).
+func (in *Intake) finish(m *mail, outs []store.BounceOutcome, err error) {
+	path := filepath.Join(in.dir, "new", m.name)
+	if err != nil {
 		in.opt.Logger.Warn("bounce mail not recorded; kept in new/ and read again later", "file", path, "retry", in.opt.Retry, "err", err)
 		in.countMail("kept")
-		return err
+		in.done(m.name, err)
+		return
 	}
-	if err := os.Rename(path, filepath.Join(in.dir, "cur", name+":2,S")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	in.report(m, outs)
+	if err := os.Rename(path, filepath.Join(in.dir, "cur", m.name+":2,S")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Recorded all the same: read again it gives duplicates.
 		in.opt.Logger.Error("bounce mail recorded but not moved to cur/", "file", path, "err", err)
 	}
 	in.countMail("read")
-	return nil
+	in.done(m.name, nil)
 }
 
 func (in *Intake) countMail(result string) {
@@ -373,13 +466,35 @@ func (in *Intake) countMail(result string) {
 	}
 }
 
-// Process reads one mail and records every recipient it names, giving the
-// store's outcomes. envelope is the address the mail came to; "" takes it
-// from the trace fields (Envelope-To, X-Original-To, Delivered-To). A
-// mail the reader cannot read is recorded as -501. The error is the
-// store's: some recipients may be recorded already, and processing the
-// same mail again makes those duplicates. name is for the logs.
+// Process reads one mail and records every recipient it names (in one
+// store transaction with a BatchStore), giving the store's outcomes.
+// envelope is the address the mail came to; "" takes it from the trace
+// fields (Envelope-To, X-Original-To, Delivered-To). A mail the reader
+// cannot read is recorded as -501. The error is the store's: with a Store
+// that is not a BatchStore some recipients may be recorded already, and
+// processing the same mail again makes those duplicates. name is for the
+// logs.
 func (in *Intake) Process(ctx context.Context, name string, data []byte, envelope string) (Counts, error) {
+	m := in.parse(name, data, envelope)
+	outs, err := in.record(ctx, m.bounces)
+	if err != nil {
+		return Counts{}, err
+	}
+	return in.report(m, outs), nil
+}
+
+// mail is one bounce mail read: its results, and the bounces to record
+// for those that name a campaign row.
+type mail struct {
+	name, envelope string
+	kind           bounce.Kind
+	results        []bounce.Result
+	rows           []int // per result, its bounce in bounces; -1: it names no row
+	bounces        []store.Bounce
+}
+
+// parse reads one mail into the bounces to record.
+func (in *Intake) parse(name string, data []byte, envelope string) *mail {
 	if envelope == "" {
 		envelope = in.envelopeOf(data)
 	}
@@ -391,36 +506,73 @@ func (in *Intake) Process(ctx context.Context, name string, data []byte, envelop
 		rep = bounce.Report{Kind: bounce.KindNone, Results: []bounce.Result{{Code: -501, Reason: "undefined", Format: "none"}}}
 	}
 	envCampaign, envRow, envOK := verp.Parse(envelope, in.opt.Key)
-	var c Counts
-	for _, r := range rep.Results {
+	m := &mail{name: name, envelope: envelope, kind: rep.Kind, results: rep.Results, rows: make([]int, len(rep.Results))}
+	for i, r := range rep.Results {
+		m.rows[i] = -1
 		campaign, row := r.Campaign, r.Row
 		if campaign == "" && row == 0 && envOK {
 			campaign, row = envCampaign, envRow
 		}
+		m.results[i].Campaign, m.results[i].Row = campaign, row
+		if campaign == "" && row == 0 {
+			continue
+		}
+		at := r.Date
+		if at.IsZero() {
+			at = in.opt.Now()
+		}
+		m.rows[i] = len(m.bounces)
+		m.bounces = append(m.bounces, store.Bounce{
+			Campaign: campaign, Row: row, Key: key + "/" + strings.ToLower(r.Recipient),
+			Code: r.Code, Enhanced: r.Status, Text: r.Reply, Reason: r.Reason, Blame: string(r.Blame),
+			Final: r.Recipient, Original: r.Original, Complaint: rep.Kind == bounce.KindFeedback, At: at,
+		})
+	}
+	return m
+}
+
+// record records bounces: in one call with a BatchStore, else one by one
+// (stopping at the first error).
+func (in *Intake) record(ctx context.Context, bs []store.Bounce) ([]store.BounceOutcome, error) {
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	if b, ok := in.opt.Store.(BatchStore); ok {
+		outs, err := b.RecordBounces(ctx, bs)
+		if err == nil && len(outs) != len(bs) {
+			err = fmt.Errorf("status store gave %d outcomes for %d bounces", len(outs), len(bs))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recording %d bounces (%s row %d first): %w", len(bs), bs[0].Campaign, bs[0].Row, err)
+		}
+		return outs, nil
+	}
+	outs := make([]store.BounceOutcome, len(bs))
+	for i, b := range bs {
+		o, err := in.opt.Store.RecordBounce(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("recording the bounce of %s row %d: %w", b.Campaign, b.Row, err)
+		}
+		outs[i] = o
+	}
+	return outs, nil
+}
+
+// report logs and counts what the store did with a mail's results.
+func (in *Intake) report(m *mail, outs []store.BounceOutcome) Counts {
+	var c Counts
+	for i, r := range m.results {
 		outcome := store.BounceNoRow
-		if campaign != "" || row != 0 {
-			at := r.Date
-			if at.IsZero() {
-				at = in.opt.Now()
-			}
-			b := store.Bounce{
-				Campaign: campaign, Row: row, Key: key + "/" + strings.ToLower(r.Recipient),
-				Code: r.Code, Enhanced: r.Status, Text: r.Reply, Reason: r.Reason, Blame: string(r.Blame),
-				Final: r.Recipient, Original: r.Original, Complaint: rep.Kind == bounce.KindFeedback, At: at,
-			}
-			o, err := in.opt.Store.RecordBounce(ctx, b)
-			if err != nil {
-				return c, fmt.Errorf("recording the bounce of %s row %d: %w", campaign, row, err)
-			}
-			outcome = o
+		if j := m.rows[i]; j >= 0 {
+			outcome = outs[j]
 		}
 		c.Add(outcome)
-		in.opt.MailLog.Bounce(name, envelope, r.Recipient, campaign, row, r.Code, r.Status, r.Reason, string(r.Blame), string(rep.Kind), string(outcome))
+		in.opt.MailLog.Bounce(m.name, m.envelope, r.Recipient, r.Campaign, r.Row, r.Code, r.Status, r.Reason, string(r.Blame), string(m.kind), string(outcome))
 		if in.opt.Metrics != nil {
-			in.opt.Metrics.Bounces.WithLabelValues(orUndefined(r.Reason), string(rep.Kind), string(outcome)).Inc()
+			in.opt.Metrics.Bounces.WithLabelValues(orUndefined(r.Reason), string(m.kind), string(outcome)).Inc()
 		}
 	}
-	return c, nil
+	return c
 }
 
 func orUndefined(s string) string {
