@@ -55,7 +55,10 @@ func findAddrs(s string) []addrAt {
 		for r > i+1 && (s[r-1] == '.' || s[r-1] == '-') {
 			r--
 		}
-		if l == i || r <= i+1 {
+		if n := len(out); n > 0 && l < out[n-1].end {
+			l = out[n-1].end // never overlap the address before ("a@b.c@d.e")
+		}
+		if l >= i || r <= i+1 {
 			continue
 		}
 		dom := s[i+1 : r]

@@ -129,14 +129,15 @@ func mediaType(v string) (string, map[string]string) {
 		// Take what can be taken: the type before ';', a boundary anywhere.
 		t = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
 		params = map[string]string{}
-		if i := strings.Index(strings.ToLower(v), "boundary="); i >= 0 {
+		lv := asciiLower(v) // same length as v, unlike strings.ToLower on invalid UTF-8
+		if i := strings.Index(lv, "boundary="); i >= 0 {
 			b := strings.TrimSpace(v[i+9:])
 			if j := strings.IndexByte(b, ';'); j >= 0 {
 				b = b[:j]
 			}
 			params["boundary"] = strings.Trim(b, `"`)
 		}
-		if i := strings.Index(strings.ToLower(v), "charset="); i >= 0 {
+		if i := strings.Index(lv, "charset="); i >= 0 {
 			c := strings.TrimSpace(v[i+8:])
 			if j := strings.IndexAny(c, "; "); j >= 0 {
 				c = c[:j]
@@ -218,10 +219,14 @@ func decodeCTE(b []byte, cte string) []byte {
 				clean = append(clean, c)
 			}
 		}
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean))+3)
 		n, err := base64.StdEncoding.Decode(out, clean)
 		if err != nil && n == 0 {
-			n, _ = base64.RawStdEncoding.Decode(out, bytes.TrimRight(clean, "="))
+			raw := bytes.TrimRight(clean, "=")
+			if need := base64.RawStdEncoding.DecodedLen(len(raw)); need > len(out) {
+				out = make([]byte, need)
+			}
+			n, _ = base64.RawStdEncoding.Decode(out, raw)
 		}
 		return out[:n]
 	case "quoted-printable":
@@ -286,7 +291,9 @@ func splitMultipart(b []byte, boundary string) [][]byte {
 			lineEnd, next = pos+end, pos+end+1
 		}
 		line := bytes.TrimRight(b[pos:lineEnd], "\r \t")
-		if bytes.HasPrefix(line, delim) {
+		// Only "--B" and "--B--" delimit: "--B0" is another boundary
+		// that merely starts the same way.
+		if bytes.HasPrefix(line, delim) && (len(line) == len(delim) || bytes.Equal(line[len(delim):], []byte("--"))) {
 			rest := line[len(delim):]
 			if start >= 0 {
 				parts = append(parts, b[start:pos])
@@ -327,4 +334,15 @@ func stripHTML(s string) string {
 	}
 	r := strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
 	return r.Replace(b.String())
+}
+
+// asciiLower lower-cases ASCII letters only, keeping every offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

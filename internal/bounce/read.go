@@ -44,8 +44,7 @@ func Read(msg []byte, opt Options) (Report, error) {
 	case r.autoReply(&rep):
 	default:
 		rep.Kind = KindNone
-		rep.Results = []Result{{Code: -501, Reason: "undefined", Blame: BlameNone, Format: "none",
-			Recipient: cleanAddr(h.get("From"))}}
+		rep.Results = []Result{{Code: -501, Reason: "undefined", Blame: BlameNone, Format: "none"}}
 	}
 	r.finish(&rep)
 	return rep, nil
@@ -248,7 +247,7 @@ func (r *reader) dsn(rep *Report) bool {
 			// A local delivery program failed; only a full mailbox is
 			// told apart from the program's own failure.
 			res.Reason = "mailererror"
-			for _, t := range []string{diag, context} {
+			for _, t := range []string{diag, context, r.bodyText()} {
 				if rl, ok := r.rules.match(strings.ToLower(t)); ok && (rl.reason == "mailboxfull" || rl.reason == "systemfull") {
 					res.Reason = rl.reason
 					break
@@ -380,7 +379,7 @@ var bounceSubjects = []string{
 	"delivery report", "returned to sender", "not delivered", "mail failure", "delivery has failed", "failed delivery",
 	"nicht zustellbar", "unzustellbar", "non recapitabile", "no se puede entregar", "non remis", "rejected:",
 	"不達", "配送", "送信エラー", "エラーメール", "届きません", "返送", "delivery error", "mail error", "bounce",
-	"warning: message", "delayed mail", "message delayed", "エラー通知", "メールエラー", "送信できません", "failure notification",
+	"warning: message", "delayed mail", "message delayed", "エラー通知", "メールエラー", "送信できません", "failure notification", "are not member", "not a member",
 }
 
 // judge decides reason, status, code, command and the rest of a result

@@ -69,8 +69,9 @@ func (r *reader) recipientBlocks(text string) []block {
 		}
 	}
 	type hit struct {
-		addr string
-		line int
+		addr    string
+		line    int
+		summary bool // from a "To:" line summarising the returned message
 	}
 	lines := strings.Split(text, "\n")
 	var hits []hit
@@ -78,9 +79,13 @@ func (r *reader) recipientBlocks(text string) []block {
 		if strings.IndexByte(line, '@') < 0 || headerLike(line) {
 			continue
 		}
-		for _, a := range findAddrs(line) {
+		found := findAddrs(line)
+		for k, a := range found {
 			if r.opt.Envelope != "" && a.addr == strings.ToLower(r.opt.Envelope) || strings.HasPrefix(a.addr, "bounce+") {
 				continue
+			}
+			if k+1 < len(found) && found[k+1].start >= a.end && strings.TrimSpace(line[a.end:found[k+1].start]) == "<" {
+				continue // "a@b <c@d>": the first is the display name
 			}
 			// An address alone on its line, or after "delivering your
 			// mail to", is the failed recipient even when it is also
@@ -95,8 +100,20 @@ func (r *reader) recipientBlocks(text string) []block {
 			if len(out) == 0 && !strong && !standsAsRecipient(line, a) {
 				continue
 			}
-			hits = append(hits, hit{a.addr, n})
+			lt := strings.ToLower(strings.TrimSpace(line))
+			hits = append(hits, hit{a.addr, n, strings.HasPrefix(lt, "to:") || strings.HasPrefix(lt, "cc:")})
 		}
+	}
+	// Exchange repeats the returned message's To: above the failed
+	// recipients; those lines count only when nothing else does.
+	var named []hit
+	for _, h := range hits {
+		if !h.summary {
+			named = append(named, h)
+		}
+	}
+	if len(named) > 0 && len(named) < len(hits) {
+		hits = named
 	}
 	// X-Failed-Recipients that the text never names, while it names
 	// others where failed recipients stand, was written for another
@@ -109,7 +126,7 @@ func (r *reader) recipientBlocks(text string) []block {
 			}
 			for _, a := range findAddrs(line) {
 				if standsAlone(line, a) && !r.exclude[a.addr] {
-					strong = append(strong, hit{a.addr, n})
+					strong = append(strong, hit{a.addr, n, false})
 				}
 			}
 		}
@@ -154,6 +171,12 @@ func (r *reader) recipientBlocks(text string) []block {
 		if out[i].text == "" {
 			out[i].text = r.around(out[i].addr)
 		}
+		if out[i].text == "" && len(out) == 1 {
+			// The one failed recipient, named only in the header
+			// (Exim writes the local part alone): the explanation is
+			// the text itself.
+			out[i].text = truncate(text, 2048)
+		}
 	}
 	return out
 }
@@ -183,7 +206,7 @@ func standsAsRecipient(line string, a addrAt) bool {
 var recipientLeads = []string{
 	"rcpt to:", "rcpt to", "to:", " to", "recipient:", "recipient", "recipients:", "address:", "addressed to", "for",
 	"delivering your mail to", "mailbox", "user", "account", "user:", "受信者", "宛先", "宛先:", "recipient address:",
-	"original-recipient: rfc822;", "final-recipient: rfc822;", "failed recipient:", "unknown user:", "<<<",
+	"original-recipient: rfc822;", "final-recipient: rfc822;", "failed recipient:", "unknown user:", "<<<", "mailing list",
 }
 
 // standsAlone tells an address that is all its line says ("  a@b",
@@ -252,7 +275,15 @@ func (r *reader) around(addr string) string {
 			end = len(text)
 			break
 		}
-		end += j + 1
+		next := end + j + 1
+		// A following line about another recipient ends this one's.
+		if n > 0 {
+			line := strings.ToLower(text[end:next])
+			if strings.IndexByte(line, '@') >= 0 && !strings.Contains(line, addr) && len(findAddrs(line)) > 0 {
+				break
+			}
+		}
+		end = next
 	}
 	return text[start:end]
 }
