@@ -272,6 +272,14 @@ func (l *lazyStore) get(ctx context.Context, read bool) (*store.Store, error) {
 	return st, nil
 }
 
+func (l *lazyStore) RecordBounces(ctx context.Context, bs []store.Bounce) ([]store.BounceOutcome, error) {
+	st, err := l.get(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return st.RecordBounces(ctx, bs)
+}
+
 func (l *lazyStore) RecordBounce(ctx context.Context, b store.Bounce) (store.BounceOutcome, error) {
 	st, err := l.get(ctx, false)
 	if err != nil {
