@@ -1,0 +1,69 @@
+package codes
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestSystemErrorText(t *testing.T) {
+	_, openErr := os.Open("/nonexistent-hikyaku/list.tsv")
+	cases := []struct {
+		err    *SystemError
+		en, ja string
+	}{
+		{NewSystemError(-10, DetailNoEmailColumn.EN, nil).At("list.tsv", 1),
+			`-10 TSV header cannot be parsed: no "email" column (list.tsv line 1)`,
+			"-10 TSVファイルヘッダパースエラー: email 列がない (list.tsv 1行目)"},
+		// The path is not printed twice: File names it.
+		{NewSystemError(-8, "", openErr).At("list.tsv", 0),
+			"-8 Recipient TSV file cannot be opened: no such file or directory (list.tsv)",
+			"-8 TSVファイルオープンエラー: no such file or directory (list.tsv)"},
+		// "fixed: name" translates the fixed part.
+		{NewSystemError(-6, DetailUnknownKey.EN+`: "smtp.listen_adress"`, nil).At("h.toml", 4),
+			`-6 Unknown keyword in the configuration file: unknown keyword: "smtp.listen_adress" (h.toml line 4)`,
+			`-6 設定ファイル不明キーワードエラー: 不明なキーワード: "smtp.listen_adress" (h.toml 4行目)`},
+		// A detail with a value is kept as it is in both languages; a
+		// cause already in the detail is not repeated; newlines go.
+		{NewSystemError(-102, "insert failed:\n  database is locked", errors.New("database is locked")),
+			"-102 Status database update failed: insert failed: database is locked",
+			"-102 MySQL DB update faild: insert failed: database is locked"},
+	}
+	for _, c := range cases {
+		if got := c.err.Error(); got != c.en {
+			t.Errorf("Error()\n got %q\nwant %q", got, c.en)
+		}
+		if got := c.err.Text("ja"); got != c.ja {
+			t.Errorf("Text(ja)\n got %q\nwant %q", got, c.ja)
+		}
+	}
+}
+
+func TestSystemErrorChain(t *testing.T) {
+	_, openErr := os.Open("/nonexistent-hikyaku/x")
+	err := fmt.Errorf("loading: %w", NewSystemError(-4, "", openErr))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Error("Unwrap does not reach the cause")
+	}
+	if code, ok := SystemCode(err); !ok || code != -4 {
+		t.Errorf("SystemCode = %d, %v", code, ok)
+	}
+	if !IsSystem(err, -4) || IsSystem(err, -5) || IsSystem(errors.New("x"), -4) {
+		t.Error("IsSystem")
+	}
+}
+
+// Every fixed detail has a Japanese text that is Japanese.
+func TestDetailsJapanese(t *testing.T) {
+	for _, d := range Details() {
+		if d.EN == "" || !hasJapanese(d.JA) {
+			t.Errorf("detail %q: Japanese text %q", d.EN, d.JA)
+		}
+		if strings.Contains(d.EN, ": ") {
+			t.Errorf("detail %q: a fixed detail holds no \": \", which DetailJA splits at", d.EN)
+		}
+	}
+}
