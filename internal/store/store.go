@@ -54,26 +54,12 @@ const DefaultFile = "status.db"
 // DefaultThreshold is the score at which an address is suppressed: 1.0.
 const DefaultThreshold codes.Tenths = 10
 
-// Error is a store failure with its system code (CodeInit, CodeConnection,
-// CodeUpdate). A caller seeing CodeUpdate pauses and retries the same call
-// or stops resumably: the failed transaction left nothing behind.
-type Error struct {
-	Code int
-	Err  error
-}
-
-func (e *Error) Error() string {
-	text := "status database error"
-	if c, ok := codes.LookupCode(e.Code); ok && c.EN != "" {
-		text = strings.ToLower(c.EN[:1]) + c.EN[1:]
-	}
-	if e.Err == nil {
-		return fmt.Sprintf("%d %s", e.Code, text)
-	}
-	return fmt.Sprintf("%d %s: %v", e.Code, text, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// Error is the one system-error type (codes.SystemError) under the name
+// the store's code and its callers use; a store failure sets Code
+// (CodeInit, CodeConnection, CodeUpdate) and Err. A caller seeing
+// CodeUpdate pauses and retries the same call or stops resumably: the
+// failed transaction left nothing behind.
+type Error = codes.SystemError
 
 // Errors that are answers, not failures: they are returned as they are,
 // never inside an *Error, because retrying cannot change them.

@@ -211,12 +211,12 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{name: "nothing listens: the server cannot be reached", code: CodeConnection,
 			dsn:  fmt.Sprintf("mysql://root@127.0.0.1:%d/test?timeout=2s", closedPort(t)),
-			text: "-101 status database connection failed: "},
+			text: "-101 Status database connection failed: "},
 		{name: "same, in the driver's native form", code: CodeConnection,
 			dsn:  fmt.Sprintf("root@tcp(127.0.0.1:%d)/test", closedPort(t)),
-			text: "-101 status database connection failed: "},
+			text: "-101 Status database connection failed: "},
 		{name: "a DSN of no known kind", dsn: "postgres://x@y/z", code: CodeInit,
-			text: "-100 status database could not be initialised: "},
+			text: "-100 Status database could not be initialised: "},
 		{name: "URL without a database", dsn: "mysql://root@127.0.0.1:3306/", code: CodeInit},
 		{name: "embedded file in a directory that does not exist", code: CodeInit,
 			dsn: "sqlite:" + filepath.Join(t.TempDir(), "no", "such", "dir", "status.db")},
@@ -258,7 +258,7 @@ func TestUpdateFailures(t *testing.T) {
 			}
 			err := s.Finish(ctx, ids[0], result(550, "5.1.1"), 10)
 			e := wantCode(t, err, CodeUpdate)
-			if !strings.HasPrefix(e.Error(), "-102 status database update failed: ") {
+			if !strings.HasPrefix(e.Error(), "-102 Status database update failed: ") {
 				t.Errorf("text %q", e.Error())
 			}
 			if r := recipient(t, s, cid, 1); r.State != StatePending || r.FinalCode != 0 {
