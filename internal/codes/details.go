@@ -18,6 +18,7 @@ var (
 	DetailNoHeader      = Detail{"the file has no header line", "ヘッダ行がない"}
 	DetailHeaderNotUTF8 = Detail{"the header line is not UTF-8 (save the list as UTF-8; Shift_JIS is not read)",
 		"ヘッダ行が UTF-8 ではない(宛先リストを UTF-8 で保存すること。Shift_JIS は読めない)"}
+	DetailHeaderTooLong = Detail{"the header line is too long", "ヘッダ行が長すぎる"}
 	DetailNoEmailColumn = Detail{`no "email" column`, "email 列がない"}
 	DetailColumnNoName  = Detail{"a column has no name", "名前のない列がある"}
 	DetailDuplicateName = Detail{"duplicate column name", "列名が重複している"}
@@ -37,7 +38,7 @@ var (
 
 var allDetails = []Detail{
 	DetailIsDirectory, DetailNotDirectory, DetailFileEmpty, DetailTooLarge, DetailNoHeader,
-	DetailHeaderNotUTF8, DetailNoEmailColumn, DetailColumnNoName, DetailDuplicateName,
+	DetailHeaderNotUTF8, DetailHeaderTooLong, DetailNoEmailColumn, DetailColumnNoName, DetailDuplicateName,
 	DetailNotImage, DetailImageMissing, DetailNoImageFolder, DetailImageOutside,
 	DetailImagesTooBig, DetailUnknownKey, DetailBadValue, DetailStoreFailing, DetailTooFrequent,
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
@@ -24,8 +25,8 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := newReader(io.NopCloser(bytes.NewReader(data)), "fuzz.tsv")
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				t.Fatalf("Open error %T is not *Error", err)
+			if _, ok := err.(*codes.SystemError); !ok {
+				t.Fatalf("Open error %T is not *codes.SystemError", err)
 			}
 			return
 		}

@@ -34,7 +34,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -56,39 +55,11 @@ const (
 // longer than this is -9.
 const MaxLine = 1 << 20
 
-// Error is a failure of the list as a whole. Its text is one line that
-// starts with the system code:
+// A failure of the list as a whole is a *codes.SystemError with one of
+// the codes above, File the list as given to Open and Line the line it
+// applies to (0 when none):
 //
 //	-10 TSV header cannot be parsed: no "email" column (list.tsv line 1)
-type Error struct {
-	Code int    // CodeCannotOpen, CodeHeaderUnread or CodeHeaderUnparsed
-	File string // as given to Open
-	Line int    // 1-based; 0 when no line applies
-	Msg  string
-
-	err error // the operating-system error behind a -8 or -9
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(e.Code))
-	if c, ok := codes.LookupCode(e.Code); ok {
-		b.WriteString(" " + c.EN)
-	}
-	if e.Msg != "" {
-		b.WriteString(": " + e.Msg)
-	}
-	switch {
-	case e.Line > 0:
-		fmt.Fprintf(&b, " (%s line %d)", e.File, e.Line)
-	default:
-		fmt.Fprintf(&b, " (%s)", e.File)
-	}
-	return b.String()
-}
-
-// Unwrap gives the operating-system error, for errors.Is(err, fs.ErrNotExist).
-func (e *Error) Unwrap() error { return e.err }
 
 // Row is one recipient line. A Row with a Problem is still returned so
 // that the caller can record it (result code 800) and go on.
@@ -123,11 +94,11 @@ var (
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &Error{Code: CodeCannotOpen, File: path, Msg: pathless(err), err: err}
+		return nil, &codes.SystemError{Code: CodeCannotOpen, Err: err, File: path}
 	}
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		f.Close()
-		return nil, &Error{Code: CodeCannotOpen, File: path, Msg: "is a directory"}
+		return nil, &codes.SystemError{Code: CodeCannotOpen, Detail: codes.DetailIsDirectory.EN, File: path}
 	}
 	r, err := newReader(f, path)
 	if err != nil {
@@ -151,7 +122,7 @@ func (r *Reader) start() error {
 	br := bufio.NewReaderSize(r.file, 64<<10)
 	lead, err := br.Peek(3)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &Error{Code: CodeHeaderUnread, File: r.name, Line: 1, Msg: pathless(err), err: err}
+		return &codes.SystemError{Code: CodeHeaderUnread, Err: err, File: r.name, Line: 1}
 	}
 	switch {
 	case bytes.HasPrefix(lead, bomUTF8):
@@ -166,17 +137,19 @@ func (r *Reader) start() error {
 	for {
 		line, err := r.readLine()
 		if err == io.EOF {
-			return &Error{Code: CodeHeaderUnread, File: r.name, Line: max(r.line, 1), Msg: "the file has no header line"}
+			return &codes.SystemError{Code: CodeHeaderUnread, Detail: codes.DetailNoHeader.EN, File: r.name, Line: max(r.line, 1)}
+		}
+		if err == errLong {
+			return &codes.SystemError{Code: CodeHeaderUnread, Detail: codes.DetailHeaderTooLong.EN, File: r.name, Line: r.line}
 		}
 		if err != nil {
-			return &Error{Code: CodeHeaderUnread, File: r.name, Line: r.line, Msg: err.Error(), err: errors.Unwrap(err)}
+			return &codes.SystemError{Code: CodeHeaderUnread, Err: err, File: r.name, Line: r.line}
 		}
 		if isBlank(line) {
 			continue // leading empty lines are not the header
 		}
 		if !utf8.Valid(line) {
-			return &Error{Code: CodeHeaderUnread, File: r.name, Line: r.line,
-				Msg: "the header line is not UTF-8 (save the list as UTF-8; Shift_JIS is not read)"}
+			return &codes.SystemError{Code: CodeHeaderUnread, Detail: codes.DetailHeaderNotUTF8.EN, File: r.name, Line: r.line}
 		}
 		return r.parseHeader(string(line))
 	}
@@ -190,13 +163,13 @@ func (r *Reader) parseHeader(line string) error {
 		n = strings.Trim(n, " ")
 		names[i] = n
 		if n == "" {
-			return &Error{Code: CodeHeaderUnparsed, File: r.name, Line: r.line,
-				Msg: fmt.Sprintf("column %d has no name", i+1)}
+			return &codes.SystemError{Code: CodeHeaderUnparsed,
+				Detail: fmt.Sprintf("%s: column %d", codes.DetailColumnNoName.EN, i+1), File: r.name, Line: r.line}
 		}
 		key := strings.ToLower(n)
 		if j, dup := seen[key]; dup {
-			return &Error{Code: CodeHeaderUnparsed, File: r.name, Line: r.line,
-				Msg: fmt.Sprintf("duplicate column name %q (columns %d and %d)", n, j+1, i+1)}
+			return &codes.SystemError{Code: CodeHeaderUnparsed,
+				Detail: fmt.Sprintf("%s: %q (columns %d and %d)", codes.DetailDuplicateName.EN, n, j+1, i+1), File: r.name, Line: r.line}
 		}
 		seen[key] = i
 		if key == "email" {
@@ -204,7 +177,7 @@ func (r *Reader) parseHeader(line string) error {
 		}
 	}
 	if r.email < 0 {
-		return &Error{Code: CodeHeaderUnparsed, File: r.name, Line: r.line, Msg: `no "email" column`}
+		return &codes.SystemError{Code: CodeHeaderUnparsed, Detail: codes.DetailNoEmailColumn.EN, File: r.name, Line: r.line}
 	}
 	r.header = names
 	return nil
@@ -280,7 +253,7 @@ func (r *Reader) Next() (Row, error) {
 		case err == errLong:
 			return Row{Line: r.line, Problem: fmt.Sprintf("line longer than %d octets", MaxLine)}, nil
 		case err != nil:
-			return Row{}, &Error{Code: CodeCannotOpen, File: r.name, Line: r.line + 1, Msg: err.Error(), err: errors.Unwrap(err)}
+			return Row{}, &codes.SystemError{Code: CodeCannotOpen, Err: err, File: r.name, Line: r.line + 1}
 		}
 		if isBlank(line) {
 			continue
@@ -328,13 +301,3 @@ func (r *Reader) Line() int { return r.line }
 
 // Close closes the file.
 func (r *Reader) Close() error { return r.file.Close() }
-
-// pathless drops the "open PATH: " prefix of an *os.PathError, since Error
-// names the file itself.
-func pathless(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}

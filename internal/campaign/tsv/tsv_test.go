@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 func writeList(t testing.TB, content string) string {
@@ -55,10 +57,10 @@ func TestOpenErrors(t *testing.T) {
 		{"bom only", ptr("\xEF\xBB\xBF"), -9, 1, "no header line", "the BOM alone is still an empty file"},
 		{"shift_jis header", ptr("email\t\x96\xbc\x91\x4f\n"), -9, 1, "not UTF-8", "Excel on Japanese Windows saves Shift_JIS; refuse it clearly"},
 		{"no email column", ptr("mail\tname\na@b.jp\tx\n"), -10, 1, `no "email" column`, "the address column is required"},
-		{"duplicate", ptr("email\tname\tname\n"), -10, 1, `duplicate column name "name" (columns 2 and 3)`, "a duplicate would make one merge field shadow the other"},
-		{"duplicate by case", ptr("Email\tEMAIL\n"), -10, 1, `duplicate column name "EMAIL"`, "two email columns differ only in case: which is the address?"},
-		{"empty name", ptr("email\t\tname\n"), -10, 1, "column 2 has no name", "a field without a name cannot be merged"},
-		{"trailing tab", ptr("email\tname\t\n"), -10, 1, "column 3 has no name", "a trailing tab makes an empty third column"},
+		{"duplicate", ptr("email\tname\tname\n"), -10, 1, `duplicate column name: "name" (columns 2 and 3)`, "a duplicate would make one merge field shadow the other"},
+		{"duplicate by case", ptr("Email\tEMAIL\n"), -10, 1, `duplicate column name: "EMAIL"`, "two email columns differ only in case: which is the address?"},
+		{"empty name", ptr("email\t\tname\n"), -10, 1, "a column has no name: column 2", "a field without a name cannot be merged"},
+		{"trailing tab", ptr("email\tname\t\n"), -10, 1, "a column has no name: column 3", "a trailing tab makes an empty third column"},
 		{"header after blank", ptr("\n\nname\n"), -10, 3, `no "email" column`, "the line number counts skipped blank lines"},
 		{"header too long", ptr("email\t" + strings.Repeat("x", MaxLine+1) + "\n"), -9, 1, "too long", "a header beyond MaxLine is not read into memory whole"},
 	}
@@ -73,11 +75,11 @@ func TestOpenErrors(t *testing.T) {
 				r.Close()
 				t.Fatalf("Open succeeded; want %d (%s)", c.code, c.why)
 			}
-			var e *Error
+			var e *codes.SystemError
 			if !errors.As(err, &e) {
-				t.Fatalf("error %T %v is not *Error", err, err)
+				t.Fatalf("error %T %v is not *codes.SystemError", err, err)
 			}
-			if e.Code != c.code || e.Line != c.line || !strings.Contains(e.Msg, c.msg) || e.File != p {
+			if e.Code != c.code || e.Line != c.line || !strings.Contains(e.Error(), c.msg) || e.File != p {
 				t.Errorf("got %+v, want code %d line %d msg containing %q (%s)", e, c.code, c.line, c.msg, c.why)
 			}
 		})
