@@ -91,44 +91,19 @@ SINK=$SINK_IP:$SINK_PORT
 	exit 1
 }
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-campaign.XXXXXX")
-chmod 755 "$WORK"
-SINK_PID='' DNS_PID='' CAMP_PID='' DBS=()
+CAMP_PID='' DBS=()
 maria() { mariadb --protocol=TCP -h "$MARIADB_HOST" -P "$MARIADB_PORT" -u root --batch --skip-column-names "$@"; }
-cleanup() {
-	local rc=$? pid db
+bench_on_exit() {
+	local db
 	if [[ -n $CAMP_PID ]] && kill -0 "$CAMP_PID" 2>/dev/null; then
 		kill -TERM "$CAMP_PID" 2>/dev/null || true
 		wait "$CAMP_PID" 2>/dev/null || true
 	fi
-	hk_stop "$WORK/hk" 2>/dev/null || true
-	for pid in $SINK_PID $DNS_PID; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
 	for db in "${DBS[@]}"; do
 		maria -e "DROP DATABASE IF EXISTS \`$db\`" 2>/dev/null || true
 	done
-	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		echo "campaign.sh: work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "campaign.sh: FAIL: $*" >&2
-	exit 1
-}
-
-ulimit -n "$(ulimit -Hn)"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
-	echo "campaign.sh: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
-fi
+bench_init campaign.sh campaign
 
 PROFILE_SECS=${PROFILE_SECS:-0}
 PROFILE_AFTER=${PROFILE_AFTER:-20}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # crashtest.sh: kill -9 under load, KILLS times, and prove that every message
-# answered 250 is delivered exactly once (SPEC §2: "a 250 after the final dot
+# answered 250 is delivered exactly once (docs/spec.md §2: "a 250 after the final dot
 # means the message is on stable storage").
 #
 # Each round: benchclient crash sends on CRASH_SESSIONS sessions, each
@@ -32,24 +32,14 @@ read -r p1 p2 < <(free_ports 2)
 HK_PORT=${HK_PORT:-$p1}
 HK_HTTP=${HK_HTTP:-$p2}
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-crash.XXXXXX")
 CLIENT_PID=
-cleanup() {
-	local rc=$?
+bench_on_exit() {
 	if [[ -n $CLIENT_PID ]]; then
 		kill -TERM "$CLIENT_PID" 2>/dev/null || true
 		wait "$CLIENT_PID" 2>/dev/null || true
 	fi
-	hk_stop "$WORK/hk" 2>/dev/null || true
-	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		echo "crashtest.sh: work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init crashtest.sh crash
 
 if [[ -z ${HK_BIN:-} ]]; then
 	echo "building..." >&2

@@ -64,37 +64,7 @@ SINK=$SINK_IP:$SINK_PORT
 
 "$ROOT/scripts/setup-test-deps" >&2
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-delivery.XXXXXX")
-chmod 755 "$WORK"
-SINK_PID='' DNS_PID=''
-cleanup() {
-	local rc=$? pid
-	hk_stop "$WORK/hk" 2>/dev/null || true
-	pfref_stop "$WORK/postfix" 2>/dev/null || true
-	for pid in $SINK_PID $DNS_PID; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		echo "delivery.sh: work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "delivery.sh: FAIL: $*" >&2
-	exit 1
-}
-
-ulimit -n "$(ulimit -Hn)"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
-	echo "delivery.sh: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
-fi
+bench_init delivery.sh delivery
 
 echo "building..." >&2
 mkdir -p "$WORK/bin"

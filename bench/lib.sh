@@ -14,6 +14,9 @@
 #   free_ports N                   N unused loopback ports
 #   metric DIR NAME                one unlabelled value from hikyaku's /metrics
 #
+# bench_init NAME PREFIX          the start every script shares: WORK, fail,
+#                                 the clean-up on exit, the load warning
+#
 # hk_* keep their state in files under DIR (hikyaku.toml, hikyaku.pid,
 # hikyaku.log, data/), so a trap can clean up whatever was started.
 #
@@ -46,6 +49,52 @@ HK_USER=${HK_USER:-alice}
 HK_LOG_LEVEL=${HK_LOG_LEVEL:-info}
 
 now() { date +%s.%N; }
+
+# bench_init NAME PREFIX: makes WORK (a fresh directory under BENCH_TMPDIR,
+# hikyaku-PREFIX.XXXXXX), defines fail MESSAGE ("NAME: FAIL: MESSAGE",
+# exit 1), raises the open-file limit, sets load_start and warns when the
+# machine is already busier than its cores. On exit (also on INT/TERM) it
+# runs the script's bench_on_exit when the script defines one, stops every
+# pid in BENCH_PIDS (sink_start and fakedns_start add theirs), the hikyaku
+# under WORK/hk and the reference Postfix under WORK/postfix, and removes
+# WORK unless KEEP=1 or the script failed.
+bench_init() {
+	BENCH_NAME=$1
+	WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-$2.XXXXXX")
+	chmod 755 "$WORK"
+	BENCH_PIDS=()
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	ulimit -n "$(ulimit -Hn)"
+	load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+	if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+		echo "$BENCH_NAME: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
+	fi
+}
+
+fail() {
+	echo "${BENCH_NAME:-bench}: FAIL: $*" >&2
+	exit 1
+}
+
+bench_cleanup() {
+	local rc=$? pid
+	if declare -F bench_on_exit >/dev/null; then
+		bench_on_exit || true
+	fi
+	for pid in "${BENCH_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	hk_stop "$WORK/hk" 2>/dev/null || true
+	pfref_stop "$WORK/postfix" 2>/dev/null || true
+	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
+		echo "$BENCH_NAME: work directory kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
 
 # free_ports N: N distinct loopback TCP ports nothing listens on now, so two
 # runs on one machine do not collide (scripts pick them unless given).
@@ -238,6 +287,7 @@ busy_pct() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.0f\n
 sink_start() {
 	/usr/sbin/smtp-sink -u postfix -c "$1:$2" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 	SINK_PID=$!
+	BENCH_PIDS+=("$SINK_PID")
 	wait_port "$1" "$2" 10 || fail "smtp-sink did not start: $(cat "$WORK/sink.err")"
 }
 
@@ -275,6 +325,7 @@ fakedns_start() {
 	} >"$WORK/zone.txt"
 	"$WORK/bin/fakedns" -listen "127.0.0.1:$port" -zone "$WORK/zone.txt" >"$WORK/fakedns.log" 2>&1 &
 	DNS_PID=$!
+	BENCH_PIDS+=("$DNS_PID")
 	wait_port 127.0.0.1 "$port" 10 || fail "fakedns did not start: $(cat "$WORK/fakedns.log")"
 }
 

@@ -50,30 +50,13 @@ HK_HTTP=${HK_HTTP:-$p3}
 
 "$ROOT/scripts/setup-test-deps" >&2
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-bench.XXXXXX")
-chmod 755 "$WORK"
 CLIENT_PIDS=()
-cleanup() {
-	local rc=$? pid
+bench_on_exit() {
+	local pid
 	for pid in "${CLIENT_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	hk_stop "$WORK/hk" 2>/dev/null || true
-	pfref_stop "$WORK/postfix" 2>/dev/null || true
-	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		echo "receiver.sh: work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "receiver.sh: FAIL: $*" >&2
-	exit 1
 }
 
 # Room for the idle sessions on both ends plus the load.
@@ -81,16 +64,12 @@ need_fds=$((SESSIONS + 4096))
 if (($(ulimit -Hn) < need_fds)); then
 	ulimit -n "$need_fds" 2>/dev/null || true
 fi
-ulimit -n "$(ulimit -Hn)"
+bench_init receiver.sh bench
 if (($(ulimit -n) < need_fds)); then
 	echo "receiver.sh: open-file limit $(ulimit -n) is below $need_fds; SESSIONS lowered" >&2
 	SESSIONS=$(($(ulimit -n) - 4096))
 fi
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${load_start%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
-	echo "receiver.sh: warning: load average $load_start on $(nproc) cores; figures will be noisy" >&2
-fi
 echo "building..." >&2
 bench_build "$ROOT" "$WORK/bin"
 HK_BIN=$WORK/bin/hikyaku
