@@ -12,7 +12,7 @@ import (
 )
 
 // runCampaignRules implements `hikyaku campaign rules`: print the
-// reply-text rules in effect (801/850, SPEC §4.3), print the built-in file
+// reply-text rules in effect (801/850, docs/spec.md §4.3), print the built-in file
 // to start one's own from, or check a rules file.
 func runCampaignRules(args []string, stdout, stderr io.Writer) error {
 	fl := newFlags("campaign rules", "campaign rules [--config FILE] [--check FILE] [--defaults]", stderr)

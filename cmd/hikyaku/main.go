@@ -1,7 +1,7 @@
 // Command hikyaku is the mail transfer system: the SMTP receiver, the
 // delivery queue, and the administration and reference commands around
 // them. main only parses the command line and wires the packages together
-// (STYLE 2); every behaviour lives in internal/.
+// (docs/conventions.md habit 2); every behaviour lives in internal/.
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/config"
 )
 
-// exit statuses (SPEC §1).
+// exit statuses (docs/spec.md §1).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-// report prints an error the way SPEC §1 asks: a system error with its
+// report prints an error the way docs/spec.md §1 asks: a system error with its
 // code first, and chooses the exit status.
 func report(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {

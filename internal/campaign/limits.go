@@ -46,7 +46,7 @@ func (p *pacer) wait(ctx context.Context) error {
 }
 
 // window is the -11 check: the last size results, and how many of them
-// failed on the sending side (SPEC §4.4: "errors too frequent"). It judges
+// failed on the sending side (docs/spec.md §4.4: "errors too frequent"). It judges
 // only a full window, so the first few results of a run cannot stop it.
 type window struct {
 	mu      sync.Mutex

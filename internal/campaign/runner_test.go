@@ -250,7 +250,7 @@ func TestCampaignOutcomes(t *testing.T) {
 		if got["later@ok.test"].Attempts < 2 || got["c@cut.test"].Attempts != 2 {
 			t.Errorf("attempts: later %d (want ≥2), cut %d (want 2)", got["later@ok.test"].Attempts, got["c@cut.test"].Attempts)
 		}
-		// Scores (SPEC §4): weights of the final codes; 1.0 suppresses.
+		// Scores (docs/spec.md §4): weights of the final codes; 1.0 suppresses.
 		for addr, want := range map[string]codes.Tenths{"unknown@ok.test": 10, "full@ok.test": 1, "disabled@ok.test": 5,
 			"later@ok.test": 1, "x@nullmx.test": 10, "a@ok.test": 0, "c@cut.test": 0, "y@blocks.test": 1} {
 			if s, err := st.Score(ctx, addr); err != nil || s != want {

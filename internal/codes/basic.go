@@ -7,7 +7,7 @@ package codes
 // is seed 000's explanatory line, followed by seed 001's 原因 where seed 001
 // says more.
 //
-// Weights and blame follow seed 001 and SPEC §4.1: a recipient is blamed
+// Weights and blame follow seed 001 and docs/spec.md §4.1: a recipient is blamed
 // for 501, 550, 551, 552 (0.1), 553 and 554; 500, 502, 503 and 504 point at
 // our own side and count 0; 4xx are transient and count 0. Codes seed 001
 // does not list count 0.

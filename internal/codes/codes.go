@@ -2,7 +2,7 @@
 // meet: SMTP basic reply codes (RFC 821/5321, seeds 000 and 004), enhanced
 // status codes (RFC 3463, RFC 5248, RFC 7372, RFC 7505, RFC 4954), the
 // delivery result codes of seed 001 (6xx, 7xx, 8xx and the negative system
-// codes) and the situational replies the receiver sends (SPEC §2).
+// codes) and the situational replies the receiver sends (docs/spec.md §2).
 //
 // Every reply the server writes, every result the delivery engine records,
 // every code the bounce reader finds, and every `hikyaku explain` line reads
@@ -17,7 +17,7 @@ import (
 )
 
 // Tenths is an error-score weight kept in integer tenths, so that ten 0.1
-// weights make exactly 1.0 (SPEC §4).
+// weights make exactly 1.0 (docs/spec.md §4).
 type Tenths int
 
 // String formats the weight as a decimal ("0.1", "1", "0.5").
@@ -93,7 +93,7 @@ type Enhanced struct {
 	Reason string
 }
 
-// Reply is one situation the receiver answers (SPEC §2): the basic code,
+// Reply is one situation the receiver answers (docs/spec.md §2): the basic code,
 // the enhanced code and the text. Text may hold fmt verbs filled by Format.
 type Reply struct {
 	Name     string // stable identifier used in logs and metrics ("rcpt_unknown_user")

@@ -30,8 +30,8 @@ type specResult struct {
 	blame  Blame
 }
 
-// specResults is SPEC §4.2-4.4 written out: every result code hikyaku makes,
-// with the class, weight (tenths), DSN status and seed 001 blame SPEC gives.
+// specResults is docs/spec.md §4.2-4.4 written out: every result code hikyaku makes,
+// with the class, weight (tenths), DSN status and seed 001 blame docs/spec.md gives.
 func specResults() []specResult {
 	rs := []specResult{
 		{601, ClassTransient, 0, "4.4.1", BlameSystem},
@@ -73,18 +73,18 @@ func TestSpecResultCodes(t *testing.T) {
 		t.Run(strconv.Itoa(w.code), func(t *testing.T) {
 			c, ok := LookupCode(w.code)
 			if !ok {
-				t.Fatalf("SPEC §4 lists %d; the table does not", w.code)
+				t.Fatalf("docs/spec.md §4 lists %d; the table does not", w.code)
 			}
 			if c.Class != w.class || c.Weight != w.weight || c.Status != w.status || c.Blame != w.blame {
-				t.Errorf("got class %v weight %v status %q blame %v; SPEC says %v %v %q %v",
+				t.Errorf("got class %v weight %v status %q blame %v; docs/spec.md says %v %v %q %v",
 					c.Class, c.Weight, c.Status, c.Blame, w.class, w.weight, w.status, w.blame)
 			}
 		})
 	}
-	// The other way round: no result code SPEC does not define.
+	// The other way round: no result code docs/spec.md does not define.
 	for _, c := range Codes() {
 		if (c.Code >= 600 || c.Code < 0) && !want[c.Code] {
-			t.Errorf("result code %d is in the table but not in SPEC §4", c.Code)
+			t.Errorf("result code %d is in the table but not in docs/spec.md §4", c.Code)
 		}
 	}
 }
@@ -98,7 +98,7 @@ func TestReplyCodes(t *testing.T) {
 			t.Errorf("reply code %d missing", n)
 		}
 	}
-	// SPEC §4.1 weights and seed 001 blame.
+	// docs/spec.md §4.1 weights and seed 001 blame.
 	weights := []struct {
 		code   int
 		weight Tenths
@@ -111,7 +111,7 @@ func TestReplyCodes(t *testing.T) {
 	for _, w := range weights {
 		c, _ := LookupCode(w.code)
 		if c.Weight != w.weight || c.Blame != w.blame {
-			t.Errorf("%d: weight %v blame %v, SPEC §4.1 says %v %v", w.code, c.Weight, c.Blame, w.weight, w.blame)
+			t.Errorf("%d: weight %v blame %v, docs/spec.md §4.1 says %v %v", w.code, c.Weight, c.Blame, w.weight, w.blame)
 		}
 	}
 	for _, c := range Codes() {
@@ -122,7 +122,7 @@ func TestReplyCodes(t *testing.T) {
 			t.Errorf("%d: class %v, its first digit says %v", c.Code, c.Class, want)
 		}
 		if c.Class == ClassTransient && c.Weight != 0 {
-			t.Errorf("%d: a transient reply weighs %v; SPEC §4.1 counts 4xx 0", c.Code, c.Weight)
+			t.Errorf("%d: a transient reply weighs %v; docs/spec.md §4.1 counts 4xx 0", c.Code, c.Weight)
 		}
 		if c.Status != "" {
 			t.Errorf("%d: Status is for codes hikyaku makes itself, not remote replies", c.Code)
@@ -147,10 +147,10 @@ func TestReplies(t *testing.T) {
 			}
 			intermediate := r.Code >= 300 && r.Code < 400
 			if r.Enhanced == "" {
-				// SPEC §2: only the greeting and HELO/EHLO go without;
+				// docs/spec.md §2: only the greeting and HELO/EHLO go without;
 				// RFC 2034 puts none on 3xx.
 				if !bare[r.Name] && !intermediate {
-					t.Errorf("needs an enhanced code (SPEC §2)")
+					t.Errorf("needs an enhanced code (docs/spec.md §2)")
 				}
 				return
 			}
@@ -195,7 +195,7 @@ func TestEveryEntryIsComplete(t *testing.T) {
 			t.Errorf("%s: DSN status %s is not registered", name, c.Status)
 		}
 		want := map[Class]byte{ClassTransient: '4', ClassPermanent: '5'}[c.Class]
-		// 606 is final, yet SPEC gives it 4.4.7: an expired message fails
+		// 606 is final, yet docs/spec.md gives it 4.4.7: an expired message fails
 		// with the persistent-transient status (RFC 3463 X.4.7).
 		if c.Code != 606 && c.Status[0] != want {
 			t.Errorf("%s: status %s does not fit class %v", name, c.Status, c.Class)

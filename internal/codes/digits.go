@@ -4,7 +4,7 @@ import "strconv"
 
 // What each digit of a three-digit code says. For 1xx-5xx this is seed
 // 000's table (RFC 5321 §4.2.1); for 6xx-8xx it is the grouping of seed
-// 001's result codes (SPEC §4.2, §4.3), where the second digit of a 62x-68x
+// 001's result codes (docs/spec.md §4.2, §4.3), where the second digit of a 62x-68x
 // code says what went wrong and the third names the SMTP phase.
 
 type digitText struct{ en, ja string }
@@ -194,7 +194,7 @@ var (
 // ConnectionResult gives the result code for a connection lost (timeout
 // false) or timed out (timeout true) in phase p, while sending (sending
 // true) or while waiting for the reply. A phase with no code on that side
-// falls back to 602 (lost) or 610 (timeout), as SPEC §4.2 says.
+// falls back to 602 (lost) or 610 (timeout), as docs/spec.md §4.2 says.
 func ConnectionResult(p Phase, timeout, sending bool) int {
 	base, table := 620, waitingDigit
 	if sending {

@@ -1,6 +1,6 @@
 package codes
 
-// The receiver's situations (SPEC §2). Basic codes follow the seeds; the
+// The receiver's situations (docs/spec.md §2). Basic codes follow the seeds; the
 // enhanced codes follow RFC 3463/5248 and the RFC named beside each. Texts
 // say what happened; %s verbs are filled by the server.
 var (

@@ -1,16 +1,16 @@
 package codes
 
-// Result codes of seed 001 (SPEC §4.2-4.4): the outcomes hikyaku's delivery
+// Result codes of seed 001 (docs/spec.md §4.2-4.4): the outcomes hikyaku's delivery
 // engine records itself. JA is seed 001's 内容 column kept exactly as the
 // seed writes it (stray spaces and "faild" included, so that a grep for the
 // seed's text finds it); DetailJA starts with seed 001's 原因 column where it
 // has one. Blame is seed 001's 問題箇所 (ユーザ → user, システム → system);
-// Weight is its カウント in tenths; Status is the DSN status SPEC assigns.
+// Weight is its カウント in tenths; Status is the DSN status docs/spec.md assigns.
 
 const (
-	refConn   = "seed 001; SPEC §4.2"
-	refDNS    = "seed 001; SPEC §4.3"
-	refSystem = "seed 001; SPEC §4.4"
+	refConn   = "seed 001; docs/spec.md §4.2"
+	refDNS    = "seed 001; docs/spec.md §4.3"
+	refSystem = "seed 001; docs/spec.md §4.4"
 	refBounce = "seed 001 scheme; issue 12 (docs/bounce.md)"
 
 	// seed 001's 原因 for most phase codes.

@@ -11,7 +11,7 @@ import (
 // table (-4 .. -13, -100 .. -102): the configuration, the recipient list,
 // the images, the status database. It is the one error shape every package
 // returns for such a failure, so that the command line prints every one
-// the same way (code first, SPEC §1) and a caller tells them apart by Code
+// the same way (code first, docs/spec.md §1) and a caller tells them apart by Code
 // rather than by a type per package.
 //
 // Its English text is one line:

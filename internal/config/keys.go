@@ -219,7 +219,7 @@ var keys = []Key{
 	{Name: "campaign.rate", Type: TypeInt, Default: "0",
 		Doc: `Most messages per second one campaign process sends in all (0: no limit); --rate overrides it. delivery.rate_per_domain still applies per domain.`},
 	{Name: "campaign.threshold", Type: TypeString, Default: `"1.0"`,
-		Doc: `Error score at which an address is suppressed from later campaigns (SPEC §4), a decimal with at most one decimal place. Each final result adds its code's weight; a delivery resets the score to 0.`},
+		Doc: `Error score at which an address is suppressed from later campaigns (docs/spec.md §4), a decimal with at most one decimal place. Each final result adds its code's weight; a delivery resets the score to 0.`},
 	{Name: "campaign.weights", Type: TypeStrings, Default: "[]",
 		Doc: `Weights that replace the table's defaults, each "CODE=WEIGHT" ("552=0.2", "606=0"). The defaults are those of seed 001 (hikyaku explain shows them).`},
 	{Name: "campaign.stop_window", Type: TypeInt, Default: "200",

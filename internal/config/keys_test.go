@@ -149,7 +149,7 @@ below (` + "`hikyaku serve`" + ` then listens on 127.0.0.1:2525 and keeps its da
 commented out at its default.
 
 The file is read strictly. A problem stops the program with one line that
-starts with a system code (SPEC §4.4) and names the file, the line and the key:
+starts with a system code (docs/spec.md §4.4) and names the file, the line and the key:
 
 | code | when | example |
 |---|---|---|

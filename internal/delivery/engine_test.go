@@ -115,7 +115,7 @@ func codesOf(rs []outcome.Result) []int {
 	return out
 }
 
-// Each domain shape of SPEC §3/§4.3 ends in its code, through the real
+// Each domain shape of docs/spec.md §3/§4.3 ends in its code, through the real
 // resolver and client against the fake DNS and peers.
 func TestDeliverOutcomes(t *testing.T) {
 	w := newWorld(t, nil)

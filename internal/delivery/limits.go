@@ -11,7 +11,7 @@ import (
 )
 
 // rateLimiter spaces messages to one domain at least 1/rate apart, so a
-// large list is sent politely (SPEC §3).
+// large list is sent politely (docs/spec.md §3).
 type rateLimiter struct {
 	interval time.Duration
 	mu       sync.Mutex

@@ -31,7 +31,7 @@ type RunnerOptions struct {
 
 // Runner keeps the relay queue moving: a bounded active set of messages
 // in delivery, per-recipient status, growing jittered retries, expiry,
-// and DSNs (Postfix's qmgr, STYLE 1).
+// and DSNs (Postfix's qmgr, docs/conventions.md habit 1).
 type Runner struct {
 	opt    RunnerOptions
 	store  *queue.Store
@@ -285,7 +285,7 @@ func (r *Runner) attempt(id string) {
 		}
 		return
 	}
-	// Record the attempt before dialling (STYLE 10): a crash now retries
+	// Record the attempt before dialling (docs/conventions.md habit 10): a crash now retries
 	// at the next time, not in a loop. A first attempt is not written: a
 	// crash during it costs one more first attempt, and most messages
 	// need only one.
@@ -370,7 +370,7 @@ func (r *Runner) apply(it queue.Item, rc *queue.Recipient, res outcome.Result, n
 		rc.NextAttempt = time.Time{}
 		r.opt.Logger.Warn("connection lost after the final dot: possibly delivered, not re-sent", "id", it.ID, "rcpt", rc.Address, "code", res.Code, "host", res.Host)
 	case res.Transient() && now.Sub(it.ReceivedAt) >= r.opt.Lifetime:
-		// 606 keeps the last attempt's code as detail (SPEC §3).
+		// 606 keeps the last attempt's code as detail (docs/spec.md §3).
 		exp := outcome.Own(606, fmt.Sprintf("last attempt: %s", res.String()))
 		if strings.HasPrefix(res.Enhanced, "4.") {
 			exp.Enhanced = res.Enhanced

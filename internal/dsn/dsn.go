@@ -406,7 +406,7 @@ func validStatus(s string) bool {
 }
 
 // isReply says the result is an SMTP reply from the remote server rather
-// than one of our own codes (SPEC §4.1 against §4.2-4.4).
+// than one of our own codes (docs/spec.md §4.1 against §4.2-4.4).
 func isReply(res outcome.Result) bool { return res.Code >= 200 && res.Code < 600 }
 
 // diagnostic is the Diagnostic-Code value (RFC 3464 §2.3.6): the remote

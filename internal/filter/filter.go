@@ -2,7 +2,7 @@
 // reply, the whole message and its envelope go to an outside judge — a
 // command or a socket server — whose verdict is accept, reject or
 // tempfail. The session answers reject with 554 5.7.1 and tempfail with
-// 451 (SPEC §2).
+// 451 (docs/spec.md §2).
 //
 // A filter that cannot give a verdict (it cannot be started or reached,
 // it crashes, it runs out of time, it answers gibberish) is a failure:

@@ -1,6 +1,6 @@
 // Package longline owns one repair: making a message fit the 998-octet line
 // limit of RFC 5322 §2.1.1 (RFC 5321 §4.5.3.1.6) before it is relayed,
-// while changing as little as possible (SPEC §2 "Long message lines").
+// while changing as little as possible (docs/spec.md §2 "Long message lines").
 //
 // Header lines are only ever refolded at whitespace that is already there,
 // so unfolding gives back the original field. In the body only the MIME

@@ -93,7 +93,7 @@ func TestFix(t *testing.T) {
 					t.Error("unfolding the refolded header must give back the original field")
 				}
 			},
-			why: "headers are only refolded at existing whitespace (SPEC §2)",
+			why: "headers are only refolded at existing whitespace (docs/spec.md §2)",
 		},
 		{
 			name:  "unfoldable header left and noted",
@@ -132,7 +132,7 @@ func TestFix(t *testing.T) {
 				solid(2000) + "</p>\n--b1--\nepilogue\n"),
 			reencoded: 1, notes: []string{"re-encoded text/html part 2 as quoted-printable"},
 			unchanged: []string{"preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nshort text\r\n--b1\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", "\r\n--b1--\r\nepilogue\r\n"},
-			why:       "SPEC §2: only the affected leaf is re-encoded; every other byte is kept",
+			why:       "docs/spec.md §2: only the affected leaf is re-encoded; every other byte is kept",
 		},
 		{
 			name: "nested part numbered like IMAP, DKIM noted",

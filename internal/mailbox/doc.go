@@ -1,6 +1,6 @@
 // Package mailbox owns the local side of mail: the directory of local users,
 // aliases and mailing lists (one human-editable TOML file), their passwords,
-// and final delivery into Maildir folders with the trace fields of SPEC §2
+// and final delivery into Maildir folders with the trace fields of docs/spec.md §2
 // (Return-Path, Delivered-To, Envelope-To, Delivery-Date). It answers "who
 // is this address?" for the SMTP session and "is it stored?" for the queue;
 // it never speaks SMTP and never decides reply codes.

@@ -8,7 +8,7 @@ import (
 // dateLayout is the RFC 5322 §3.3 date-time; time.RFC1123Z is exactly it.
 const dateLayout = time.RFC1123Z
 
-// traceFields builds the fields final delivery puts on top (SPEC §2; seed
+// traceFields builds the fields final delivery puts on top (docs/spec.md §2; seed
 // 003 shows Exim's Return-path / Envelope-to / Delivery-date):
 //
 //	Return-Path: <sender>         RFC 5321 §4.4, "<>" for the null sender

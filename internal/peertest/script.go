@@ -1,5 +1,5 @@
 // Package peertest owns a scriptable, misbehaving SMTP server for tests of
-// the delivery side (STYLE 15): a map of command to reply plus an action
+// the delivery side (docs/conventions.md habit 15): a map of command to reply plus an action
 // per phase — cut the connection, stall, reset, stop reading the content —
 // listening on loopback only. It records what it saw (connections,
 // commands, how many commands arrived together, messages) so that tests

@@ -3,7 +3,7 @@
 // names, senders and recipients (one text file, reloaded when it
 // changes), DNSBL lookups of the client address, and per-IP connection
 // and message rate limits. It answers questions; the SMTP session turns
-// the answers into replies (SPEC §2: 554 5.7.1 at connect, 550 5.7.1 at
+// the answers into replies (docs/spec.md §2: 554 5.7.1 at connect, 550 5.7.1 at
 // MAIL/RCPT) and logs them.
 //
 // # The list file

@@ -28,7 +28,7 @@ type Address struct {
 // Address: the local part is quoted when it is not a dot-string.
 // Dot-string is taken in the lenient sense the parser accepts, so the
 // Japanese mobile-carrier forms ("taro..yamada", "taro.") go out unquoted,
-// as the carriers and Japanese bulk senders write them (SPEC §3).
+// as the carriers and Japanese bulk senders write them (docs/spec.md §3).
 func (a Address) String() string {
 	local := a.Local
 	if !isLenientDotString(local) {
@@ -190,7 +190,7 @@ func parsePath(s string, rcpt bool) (Path, error) {
 //
 // Beyond RFC 5321 it accepts, as real MTAs must:
 //   - dots anywhere in an unquoted local part ("taro..yamada", "taro.",
-//     ".taro"): legacy Japanese mobile-carrier mailboxes (SPEC §3);
+//     ".taro"): legacy Japanese mobile-carrier mailboxes (docs/spec.md §3);
 //   - UTF-8 in the local part and domain (RFC 6531 §3.3); IsASCII then
 //     says false and the server decides whether SMTPUTF8 was given;
 //   - one trailing dot on the domain, removed.

@@ -96,7 +96,7 @@ var httpVerbs = []string{"GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIONS", "DE
 
 // IsHTTPVerb says whether v is an HTTP method: a client that sends one is
 // a browser or proxy being abused for a cross-protocol attack, and the
-// server hangs up (STYLE 7).
+// server hangs up (docs/conventions.md habit 7).
 func IsHTTPVerb(v string) bool {
 	for _, h := range httpVerbs {
 		if strings.EqualFold(h, v) {

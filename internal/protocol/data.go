@@ -63,7 +63,7 @@ var crlf = []byte("\r\n")
 //     LF; a lone "." line in stored content only ever comes from a client
 //     that sent "..", as RFC 5321 intends.
 //
-// There is no line length limit (SPEC §2). The error is only for reading
+// There is no line length limit (docs/spec.md §2). The error is only for reading
 // (io.ErrUnexpectedEOF when the input ends before the terminator; a
 // timeout from the connection as it is) or *WriteError when dst failed.
 //

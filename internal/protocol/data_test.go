@@ -30,7 +30,7 @@ var dataCases = []dataCase{
 	{"dot inside line", "only a dot at the line start is stuffing", "a.b\r\n a.\r\n.\r\n", false, 0, "a.b\r\n a.\r\n", false, false},
 	{"dot space", "\". \" is not the terminator", "a\r\n. \r\n.\r\n", false, 0, "a\r\n \r\n", false, false},
 	{"NUL", "NUL octets are content", "a\x00b\r\n.\r\n", false, 0, "a\x00b\r\n", false, false},
-	{"long line", "lines over 1000 octets are accepted (SPEC §2)", strings.Repeat("L", 5000) + "\r\n.\r\n", false, 0, strings.Repeat("L", 5000) + "\r\n", false, false},
+	{"long line", "lines over 1000 octets are accepted (docs/spec.md §2)", strings.Repeat("L", 5000) + "\r\n.\r\n", false, 0, strings.Repeat("L", 5000) + "\r\n", false, false},
 	{"UTF-8", "8BITMIME/SMTPUTF8 content is octets", "件名: テスト\r\n.\r\n", false, 0, "件名: テスト\r\n", false, false},
 
 	// SMTP smuggling (CVE-2023-51764/51765/51766): none of these ends DATA.

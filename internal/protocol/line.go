@@ -10,7 +10,7 @@ import (
 // Line limits, in octets including the CRLF.
 const (
 	// MaxCommandLine is RFC 5321 §4.5.3.1.4's 512 plus what extensions
-	// add to MAIL and RCPT (SPEC §2).
+	// add to MAIL and RCPT (docs/spec.md §2).
 	MaxCommandLine = 2048
 	// MaxAuthLine bounds an AUTH response line (RFC 4954 §4).
 	MaxAuthLine = 12288
@@ -23,7 +23,7 @@ var (
 	ErrLineTooLong = errors.New("protocol: line too long")
 	// ErrBareLineEnding: the line held a bare CR or a bare LF. It has been
 	// read through the real CRLF and is not split at the bare LF: a bare LF
-	// inside a command is never taken as the end of one (SPEC §2).
+	// inside a command is never taken as the end of one (docs/spec.md §2).
 	ErrBareLineEnding = errors.New("protocol: bare CR or LF in line")
 )
 

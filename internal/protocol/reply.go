@@ -14,7 +14,7 @@ import (
 // (RFC 5321 §4.5.3.1.5).
 const maxReplyLine = 512
 
-// Reply is one SMTP reply as a value (STYLE 5): the code, the enhanced
+// Reply is one SMTP reply as a value (docs/conventions.md habit 5): the code, the enhanced
 // status code, the text lines, and whether the connection closes after it.
 type Reply struct {
 	Code     int

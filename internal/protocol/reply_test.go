@@ -21,7 +21,7 @@ func TestReplyWire(t *testing.T) {
 		{"enhanced on every line", "RFC 2034 §4: HELP and EXPN lines included",
 			Reply{Code: 214, Enhanced: "2.0.0", Lines: []string{"a", "b", "c"}},
 			"214-2.0.0 a\r\n214-2.0.0 b\r\n214 2.0.0 c\r\n"},
-		{"no enhanced", "EHLO keyword lines go without (SPEC §2)",
+		{"no enhanced", "EHLO keyword lines go without (docs/spec.md §2)",
 			Reply{Code: 250, Lines: []string{"mx.example", "PIPELINING", "SIZE 100"}},
 			"250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n"},
 		{"greeting", "220 carries no enhanced code",

@@ -24,7 +24,7 @@ import (
 // fsync) was half the CPU of draining a queue into smtp-sink, and on a
 // file system mounted with discard each unlink frees blocks synchronously.
 // In one database the space of a delivered message is reused, and every
-// change from every worker rides a shared commit (group commit, STYLE 9).
+// change from every worker rides a shared commit (group commit, docs/conventions.md habit 9).
 type Store struct {
 	dir   string
 	db    *sql.DB

@@ -110,7 +110,7 @@ func canonical(name string) string {
 // golang.org/x/text, which go.mod does not hold yet, so until it does a
 // U-label domain is 611 rather than a guess at the mapping.
 func toASCII(s string) (string, error) {
-	// IDNA2008 with the lookup profile (UTS #46 mapping), as SPEC §3 asks.
+	// IDNA2008 with the lookup profile (UTS #46 mapping), as docs/spec.md §3 asks.
 	a, err := idna.Lookup.ToASCII(s)
 	if err != nil {
 		return "", fmt.Errorf("domain %q is not a valid internationalized domain name: %v", s, err)

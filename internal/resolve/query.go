@@ -61,7 +61,7 @@ const (
 // (connection refused, which on UDP is the ICMP port-unreachable seen as a
 // read error; network or host unreachable), i.e. no server was reached. A
 // timeout is 720: the packet may have arrived and the server be slow or
-// broken, which SPEC §4.3 counts as "DNS answered with an error".
+// broken, which docs/spec.md §4.3 counts as "DNS answered with an error".
 func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) answer {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), qtype)

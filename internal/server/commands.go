@@ -10,7 +10,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
-// commands is the one dispatch table (STYLE 6). Each handler checks the
+// commands is the one dispatch table (docs/conventions.md habit 6). Each handler checks the
 // sequence first, then the syntax, then policy.
 var commands map[string]handler
 

@@ -14,8 +14,8 @@ import (
 )
 
 // TestDialogs runs every file in testdata/dialogs: one situation of
-// SPEC §2 each, as lines a client sends and the reply it must get
-// (chasquid's t-12-minor_dialogs habit, STYLE 14). The format:
+// docs/spec.md §2 each, as lines a client sends and the reply it must get
+// (chasquid's t-12-minor_dialogs habit, docs/conventions.md habit 14). The format:
 //
 //	# why this case exists
 //	set KEY VALUE        configure the server before it starts (dialogSettings, envSettings)

@@ -75,7 +75,7 @@ var replyLine = regexp.MustCompile(`^[2-5][0-9][0-9][ -]`)
 
 // FuzzSession feeds arbitrary client input to a whole session: it must
 // never panic, and every line the server writes must be a well-formed
-// reply line (STYLE 16: chasquid's FuzzConnection).
+// reply line (docs/conventions.md habit 16: chasquid's FuzzConnection).
 func FuzzSession(f *testing.F) {
 	srv := fuzzServer(f)
 	files, _ := filepath.Glob("testdata/dialogs/*.dlg")

@@ -75,7 +75,7 @@ func (downStore) CRAMMD5Keys(string) (auth.CRAMKeys, bool, error) {
 
 // testEnv is a real server on a loopback port with a real spool,
 // mailboxes and relay queue under t.TempDir(): the layered fixture of
-// STYLE 17, from which the dialog files and Go tests start.
+// docs/conventions.md habit 17, from which the dialog files and Go tests start.
 type testEnv struct {
 	t       *testing.T
 	cfg     *config.Config

@@ -6,7 +6,7 @@
 // certificates come from tlsconf and the SASL mechanisms from auth. It
 // never writes the spool format, mailboxes or the relay queue itself: it
 // asks the spool to commit and the router to take the message (Postfix's
-// smtpd/cleanup split, STYLE 1).
+// smtpd/cleanup split, docs/conventions.md habit 1).
 package server
 
 import (

@@ -272,7 +272,7 @@ func (c *session) buffered() int {
 }
 
 // send queues a reply and counts it. Protocol errors (500-504) count
-// toward the error limit (STYLE 7: defend the loop); policy refusals such
+// toward the error limit (docs/conventions.md habit 7: defend the loop); policy refusals such
 // as 550 for an unknown user do not, so a sender with a stale list is not
 // cut off.
 func (c *session) send(r protocol.Reply) { c.sendCounting(r, r.Code >= 500 && r.Code <= 504) }
@@ -318,7 +318,7 @@ func (c *session) interruptIfIdle() {
 // handler answers one command; arg is the text after the verb.
 type handler func(c *session, arg string) protocol.Reply
 
-// dispatch runs one command with panic recovery (STYLE 7).
+// dispatch runs one command with panic recovery (docs/conventions.md habit 7).
 func (c *session) dispatch(line []byte) (r protocol.Reply) {
 	cmd := protocol.ParseCommand(line)
 	defer func() {

@@ -74,7 +74,7 @@ type Options struct {
 	Timeouts Timeouts
 	// TLS, when set, makes the client use STARTTLS when the peer offers
 	// it. The caller chooses verification: opportunistic TLS (the
-	// default of SPEC §3) sets InsecureSkipVerify. ServerName defaults to
+	// default of docs/spec.md §3) sets InsecureSkipVerify. ServerName defaults to
 	// the host name given to Dial.
 	TLS *tls.Config
 	// RequireTLS fails the connection when the peer offers no STARTTLS

@@ -90,7 +90,7 @@ const (
 	atQuit               // a Send succeeds, then Quit fails
 )
 
-// TestConnectionCodes produces each code of SPEC §4.2 that loopback can
+// TestConnectionCodes produces each code of docs/spec.md §4.2 that loopback can
 // produce, through Dial/Send/Reset/Quit against a misbehaving peer.
 func TestConnectionCodes(t *testing.T) {
 	act := func(ph codes.Phase, a peertest.Action) map[codes.Phase]peertest.Action {

@@ -171,7 +171,7 @@ func (c *Client) readReplyFor(cmd command) (reply, *Error) {
 }
 
 // fail turns a failure of the connection in phase p into its one result
-// code (SPEC §4.2) and marks the client broken. sending says the failure
+// code (docs/spec.md §4.2) and marks the client broken. sending says the failure
 // came from a write; limit is the timeout that was running.
 func (c *Client) fail(p codes.Phase, sending bool, cmd string, limit time.Duration, err error) *Error {
 	c.broken = true
@@ -196,7 +196,7 @@ func (c *Client) fail(p codes.Phase, sending bool, cmd string, limit time.Durati
 	r := c.own(code, detail)
 	r.Phase, r.Command = p, cmd
 	// A failure after the final dot was sent, or while sending it, leaves
-	// the outcome unknown (SPEC §4.2: 625/645/665/685).
+	// the outcome unknown (docs/spec.md §4.2: 625/645/665/685).
 	r.MaybeDelivered = p == codes.PhaseDot
 	return &Error{Result: r, Err: err}
 }
@@ -269,7 +269,7 @@ func (c *Client) debug(msg string, args ...any) {
 	}
 }
 
-// remote keeps a remote reply whole as a result (STYLE 8).
+// remote keeps a remote reply whole as a result (docs/conventions.md habit 8).
 func (c *Client) remote(r reply, p codes.Phase, cmd string) outcome.Result {
 	return outcome.Result{
 		Code: r.code, Enhanced: r.enhanced, Text: r.text(), Command: cmd,

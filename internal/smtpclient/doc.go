@@ -1,8 +1,8 @@
 // Package smtpclient owns the outgoing SMTP connection: connect, greeting,
 // EHLO (HELO fallback), STARTTLS, transactions with PIPELINING, content
 // with dot-stuffing, RSET, QUIT — and the classification of every way it
-// can end into exactly one result code of SPEC §4 (an outcome.Result per
-// recipient, the remote reply kept whole, STYLE 8).
+// can end into exactly one result code of docs/spec.md §4 (an outcome.Result per
+// recipient, the remote reply kept whole, docs/conventions.md habit 8).
 //
 // It knows nothing of DNS, queues or retries: the delivery engine resolves
 // the mail hosts, dials them in order, decides what to retry, and re-encodes

@@ -5,7 +5,7 @@
 // feeds it hikyaku's resolver, so every question goes to the configured
 // DNS servers (and the fake in tests), never to the system resolver.
 //
-// What the session does with each result (SPEC §2: 550 5.7.23 for fail,
+// What the session does with each result (docs/spec.md §2: 550 5.7.23 for fail,
 // 451 4.7.24 for temperror, 550 5.7.24 for permerror, or only a header)
 // is the caller's choice; this package only answers.
 package spf

@@ -80,7 +80,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestKill9 proves the durability order with kill -9 rather than by review
-// (STYLE 9): a child commits in a loop and is killed at a random moment;
+// (docs/conventions.md habit 9): a child commits in a loop and is killed at a random moment;
 // after each kill, every acknowledged and not-done message must be pending,
 // byte for byte. The same directory is reused across runs, as a restarted
 // server would.

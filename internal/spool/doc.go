@@ -1,6 +1,6 @@
 // Package spool owns the durable intake log: the one place where an accepted
 // message is written to stable storage before the receiver answers 250
-// (SPEC §2, last paragraph; STYLE 9). Nothing else in hikyaku writes or reads
+// (docs/spec.md §2, last paragraph; docs/conventions.md habit 9). Nothing else in hikyaku writes or reads
 // the spool format.
 //
 // # Format
@@ -12,7 +12,7 @@
 //	CRC32C of the body (uint32 LE) | CRC32C of the previous 16 octets (uint32 LE)
 //
 // followed by the body: the envelope as one JSON line (so `less seg-*.log`
-// shows who sent what to whom, STYLE 11) and then the message octets exactly as
+// shows who sent what to whom, docs/conventions.md habit 11) and then the message octets exactly as
 // stored. The header has its own checksum so a damaged length is never
 // trusted: recovery can tell a torn tail from damage in the middle.
 //

@@ -19,7 +19,7 @@ func mustRecord(t testing.TB, id string, data string) []byte {
 }
 
 func TestRecordIsReadable(t *testing.T) {
-	// STYLE 11: a person with `less` sees the envelope as a JSON line,
+	// docs/conventions.md habit 11: a person with `less` sees the envelope as a JSON line,
 	// addresses unescaped, then the message.
 	rec := mustRecord(t, "1KnPH0-0Bx3-00Qa", "Subject: hi\r\n\r\nbody\r\n")
 	body := string(rec[hdrSize:])

@@ -97,7 +97,7 @@ func (s *Store) recordChunk(ctx context.Context, tx *sql.Tx, as []Attempt, now t
 }
 
 // Final is a recipient's final outcome and the weight its code adds to the
-// address's score (SPEC §4: the configured weight of Result.Code).
+// address's score (docs/spec.md §4: the configured weight of Result.Code).
 type Final struct {
 	RecipientID int64
 	Result      outcome.Result

@@ -34,7 +34,7 @@ func TestScores(t *testing.T) {
 		suppress  bool
 	}{
 		{name: "ten 0.1 weights make exactly 1.0",
-			why:   "SPEC §4 keeps tenths as integers so that ten 552s reach the threshold, not 0.9999",
+			why:   "docs/spec.md §4 keeps tenths as integers so that ten 552s reach the threshold, not 0.9999",
 			steps: tenSoft, score: 10, suppress: true},
 		{name: "nine 0.1 weights stay under",
 			why:   "the threshold is reached, not approached",

@@ -1,4 +1,4 @@
-// Package store owns the status store of bulk campaigns (SPEC §4, §5): the
+// Package store owns the status store of bulk campaigns (docs/spec.md §4, §5): the
 // campaigns, their recipients and each recipient's claim and final outcome,
 // every delivery attempt, the per-address error score and the suppression
 // list. It owns the schema and its migrations, and it is the only code that
@@ -16,7 +16,7 @@
 // Writes are cheapest in batches: FinishBatch and RecordAttempt(…) commit
 // many outcomes with one disk sync and a few statements (BenchmarkFinish).
 //
-// Errors carry the system codes of SPEC §4.4 as *Error: -100 the store
+// Errors carry the system codes of docs/spec.md §4.4 as *Error: -100 the store
 // could not be initialised (opened, created or migrated), -101 it could not
 // be reached (or a read failed), -102 an update failed. Every update runs in
 // one transaction, so a -102 leaves nothing half-done: the caller pauses
@@ -40,7 +40,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
-// System codes of SPEC §4.4 that the store returns.
+// System codes of docs/spec.md §4.4 that the store returns.
 const (
 	CodeInit       = -100 // status database could not be initialised
 	CodeConnection = -101 // status database connection failed
@@ -210,7 +210,7 @@ func openSQLite(path string, opt Options) (*sql.DB, error) {
 	}
 	// WAL lets `campaign status` read while a run writes. synchronous=FULL
 	// syncs the log at every commit: a 250 that Finish recorded survives a
-	// power cut, so a resumed run never sends it again (STYLE 9).
+	// power cut, so a resumed run never sends it again (docs/conventions.md habit 9).
 	// txlock=immediate takes the write lock at BEGIN, so two processes on
 	// one file wait for each other instead of failing on a lock upgrade.
 	q := url.Values{}

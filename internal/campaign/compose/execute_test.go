@@ -208,7 +208,7 @@ func TestParseErrors(t *testing.T) {
 		{"mixed", "From: a@e.jp\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n", Options{}, "multipart/mixed", "attachments are not a campaign feature"},
 		{"html only", "From: a@e.jp\nContent-Type: text/html\n\n<p>x</p>\n", Options{}, "text/html", "an HTML-only mail is scored as spam"},
 		{"two html", "From: a@e.jp\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\nx\n--b\nContent-Type: text/html\n\n<p>\n--b--\n", Options{HTML: []byte("<p>")}, "HTML part already", "two HTML sources"},
-		{"bad charset option", "From: a@e.jp\n\nx\n", Options{Charset: "EUC-JP"}, "neither UTF-8 nor ISO-2022-JP", "only the two charsets of SPEC §3"},
+		{"bad charset option", "From: a@e.jp\n\nx\n", Options{Charset: "EUC-JP"}, "neither UTF-8 nor ISO-2022-JP", "only the two charsets of docs/spec.md §3"},
 		{"template syntax", "From: a@e.jp\nSubject: {{.name\n\nx\n", Options{}, "Subject", "a broken action names its header"},
 		{"bad unsubscribe", "From: a@e.jp\n\nx\n", Options{ListUnsubscribe: "ftp://e.jp/u"}, "not http(s)", "RFC 8058 wants an HTTP(S) URI"},
 		{"header line", "From: a@e.jp\nnot a header\n\nx\n", Options{}, "not a header field", "a stray line in the header"},

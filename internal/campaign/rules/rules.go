@@ -1,7 +1,7 @@
 // Package rules owns the reply-text rules that turn a provider's rejection
 // into result code 801 (the recipient's account is disabled at the
 // provider) or 850 (the recipient refuses mail from the sender's domain):
-// SPEC §4.3, seed 001. Both weigh 0.5 where an ordinary 550 weighs 1.0, so
+// docs/spec.md §4.3, seed 001. Both weigh 0.5 where an ordinary 550 weighs 1.0, so
 // a rule must only match texts that say so, never a plain "user unknown"
 // and never an IP block.
 //

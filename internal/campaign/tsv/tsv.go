@@ -1,4 +1,4 @@
-// Package tsv owns the reading of a campaign's recipient list (SPEC §3,
+// Package tsv owns the reading of a campaign's recipient list (docs/spec.md §3,
 // seed 001): a tab-separated file whose first line names the columns, one
 // of them `email`, the others merge fields for the template. It streams: a
 // list of millions of rows is read in constant memory, one row at a time.
@@ -43,7 +43,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
-// The system codes of SPEC §4.4 this package returns.
+// The system codes of docs/spec.md §4.4 this package returns.
 const (
 	CodeCannotOpen     = -8  // the file cannot be opened or read
 	CodeHeaderUnread   = -9  // the header line cannot be read

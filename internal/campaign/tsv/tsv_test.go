@@ -161,7 +161,7 @@ func TestRows(t *testing.T) {
 				{2, "taro..yamada@docomo.ne.jp", map[string]string{"email": "taro..yamada@docomo.ne.jp"}, ""},
 				{3, "taro.@ezweb.ne.jp", map[string]string{"email": "taro.@ezweb.ne.jp"}, ""},
 				{4, ".taro@softbank.ne.jp", map[string]string{"email": ".taro@softbank.ne.jp"}, ""},
-			}, "SPEC §3: legacy carrier mailboxes are real, never 800"},
+			}, "docs/spec.md §3: legacy carrier mailboxes are real, never 800"},
 		{"idn kept", "email\nuser@例え.jp\n", []string{"email"},
 			[]want{{2, "user@例え.jp", map[string]string{"email": "user@例え.jp"}, ""}},
 			"the delivery engine converts to A-labels; the list keeps what was written"},
@@ -234,7 +234,7 @@ func TestUTF16(t *testing.T) {
 }
 
 // TestMillionRows streams a generated list and checks that the heap does
-// not grow with it: constant memory is the package's promise (SPEC §3).
+// not grow with it: constant memory is the package's promise (docs/spec.md §3).
 func TestMillionRows(t *testing.T) {
 	n := 1_000_000
 	if raceEnabled || testing.Short() {
