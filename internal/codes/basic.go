@@ -13,7 +13,7 @@ package codes
 // does not list count 0.
 
 const (
-	ref5321    = "RFC 5321 §4.2.3; RFC 821 §4.2.2; seed 000"
+	ref5321    = "RFC 5321 §4.2.3; RFC 821 §4.2.2; docs/seeds/000-smtp-commands-and-replies.txt"
 	ref5321New = "RFC 5321 §4.2.3"
 	ref4954    = "RFC 4954 §6"
 	ref7504    = "RFC 7504"

@@ -170,9 +170,9 @@ func describePattern(s string) (Description, error) {
 	}
 	d := Description{Kind: KindPattern, Code: s, Digits: digits,
 		EN: "Digit pattern: what the given digits mean", JA: "桁のパターン:指定した桁の意味",
-		Ref: "RFC 5321 §4.2.1; seed 000"}
+		Ref: "RFC 5321 §4.2.1; docs/seeds/000-smtp-commands-and-replies.txt"}
 	if s[0] >= '6' && s[0] <= '8' {
-		d.Ref = "seed 001; docs/spec.md §4"
+		d.Ref = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4"
 	}
 	if c, ok := firstDigitClass[s[0]]; ok {
 		d.Class = c
@@ -225,12 +225,12 @@ func unknownNumber(d Description, n int) Description {
 	case KindResult:
 		d.EN = "Not a result code hikyaku produces; its digits say which group it would belong to."
 		d.JA = "hikyaku が出さない配信結果コード。各桁が属するはずのグループを示す。"
-		d.Ref = "seed 001; docs/spec.md §4"
+		d.Ref = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4"
 	case KindSystem:
 		d.Class = ClassSystem
 		d.EN = "Not a system code hikyaku produces; its range says which group it would belong to."
 		d.JA = "hikyaku が出さないシステムコード。範囲が属するはずのグループを示す。"
-		d.Ref = "seed 001; docs/spec.md §4.4"
+		d.Ref = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4.4"
 	}
 	return d
 }

@@ -8,10 +8,10 @@ package codes
 // Weight is its カウント in tenths; Status is the DSN status docs/spec.md assigns.
 
 const (
-	refConn   = "seed 001; docs/spec.md §4.2"
-	refDNS    = "seed 001; docs/spec.md §4.3"
-	refSystem = "seed 001; docs/spec.md §4.4"
-	refBounce = "seed 001 scheme; issue 12 (docs/bounce.md)"
+	refConn   = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4.2"
+	refDNS    = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4.3"
+	refSystem = "docs/seeds/001-delivery-result-codes.txt; docs/spec.md §4.4"
+	refBounce = "docs/bounce.md, in the scheme of docs/seeds/001-delivery-result-codes.txt"
 
 	// seed 001's 原因 for most phase codes.
 	causeLoadJA = "サーバが高負荷またはシステム障害の可能性"
