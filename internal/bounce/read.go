@@ -2,9 +2,7 @@ package bounce
 
 import (
 	"errors"
-	"net/mail"
 	"strings"
-	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
@@ -674,21 +672,6 @@ func (r *reader) verp() (string, int64) {
 		}
 	}
 	return "", 0
-}
-
-func parseDate(v string) time.Time {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}
-	}
-	if i := strings.IndexByte(v, ';'); i >= 0 && i < 8 {
-		v = strings.TrimSpace(v[i+1:])
-	}
-	t, err := mail.ParseDate(v)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }
 
 func truncate(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ var defaultRules string
 // Rules are the provider texts that tell reasons (rules.txt), in order.
 type Rules struct {
 	rules []rule
+	index *textIndex
 }
 
 type rule struct {
@@ -25,6 +27,11 @@ type rule struct {
 	text   string // lower case substring, when re is nil
 	re     *regexp.Regexp
 	line   int
+	// pat is the index pattern the rule needs: its text, or a literal
+	// every match of re holds (-1: re must always run). hazards, for a
+	// regexp, are the runes that make that literal no proof.
+	pat     int
+	hazards []string
 }
 
 var defaultOnce = sync.OnceValue(func() *Rules {
@@ -60,6 +67,17 @@ func ParseRules(in io.Reader) (*Rules, error) {
 		return nil, err
 	}
 	rs := &Rules{}
+	var pats []string
+	ids := map[string]int{}
+	patID := func(p string) int {
+		id, ok := ids[p]
+		if !ok {
+			id = len(pats)
+			ids[p] = id
+			pats = append(pats, p)
+		}
+		return id
+	}
 	for n, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
@@ -89,30 +107,63 @@ func ParseRules(in io.Reader) (*Rules, error) {
 				return nil, fmt.Errorf("line %d: %v", n+1, err)
 			}
 			r.re = re
+			r.pat = -1
+			if tree, err := syntax.Parse("(?i)"+text[1:len(text)-1], syntax.Perl); err == nil {
+				if lit := requiredLiteral(tree); lit != "" {
+					r.pat = patID(lit)
+					r.hazards = foldHazards(lit)
+				}
+			}
 		} else {
 			r.text = strings.ToLower(text)
+			r.pat = patID(r.text)
 		}
 		rs.rules = append(rs.rules, r)
 	}
+	rs.index = newTextIndex(pats)
 	return rs, nil
 }
 
 // match returns the first rule matching the lower-cased diagnostic.
 func (rs *Rules) match(lower string) (rule, bool) { return rs.matchExcept(lower, "") }
 
-// matchExcept is match skipping the rules of one reason.
+// matchExcept is match skipping the rules of one reason. It gives what
+// trying each rule in turn gives (matchNaive in the tests), from one
+// scan of the text.
 func (rs *Rules) matchExcept(lower, reason string) (rule, bool) {
+	var buf [16]uint64
+	found := bitset(buf[:])
+	if n := (len(rs.index.pats) + 63) / 64; n > len(buf) {
+		found = make(bitset, n)
+	} else {
+		found = found[:n]
+	}
+	rs.index.scan(lower, found)
 	for _, r := range rs.rules {
 		if r.reason == reason {
 			continue
 		}
-		if r.re != nil {
-			if r.re.MatchString(lower) {
+		if r.re == nil {
+			if found.has(r.pat) {
 				return r, true
 			}
-		} else if strings.Contains(lower, r.text) {
+			continue
+		}
+		if r.pat >= 0 && !found.has(r.pat) && !containsAny(lower, r.hazards) {
+			continue
+		}
+		if r.re.MatchString(lower) {
 			return r, true
 		}
 	}
 	return rule{}, false
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
