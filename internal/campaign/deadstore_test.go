@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/store"
 	"github.com/hikyaku/hikyaku/internal/store/storetest"
 )
@@ -148,8 +148,7 @@ func TestDatabaseGoneStopsResumably(t *testing.T) {
 		proxy.down()
 	}()
 	err := r.Run(context.Background())
-	var se *StopError
-	if !errors.As(err, &se) || (se.Code != store.CodeUpdate && se.Code != store.CodeConnection) {
+	if code, _ := codes.SystemCode(err); code != store.CodeUpdate && code != store.CodeConnection {
 		t.Fatalf("Run: %v, want a -102/-101 stop", err)
 	}
 	proxy.up()

@@ -166,8 +166,8 @@ func (r *Runner) Stats() Stats {
 
 // Run sends until every recipient of the campaign has its final outcome
 // (nil), ctx is cancelled (ctx's error; claims are handed back), the
-// failures on the sending side pass the stop threshold (a *StopError with
-// -11), or the store stays unwritable (a *StopError with -102). Every way
+// failures on the sending side pass the stop threshold (a *codes.SystemError
+// with -11), or the store stays unwritable (one with -102 or -101). Every way
 // out leaves the campaign resumable by another Run.
 func (r *Runner) Run(ctx context.Context) error {
 	st := r.opt.Store
@@ -229,9 +229,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	state := store.CampaignDone
-	var se *StopError
+	code, _ := codes.SystemCode(err)
 	switch {
-	case errors.As(err, &se) && se.Code != CodeStopped:
+	case code == store.CodeUpdate || code == store.CodeConnection:
 		state = store.CampaignPaused // the store failed: resumable when it is back
 	case err != nil:
 		state = store.CampaignStopped
@@ -348,7 +348,8 @@ func (r *Runner) retryStore(ctx context.Context, what string, fn func() error) e
 		}
 		if r.opt.Now().Sub(start) >= r.opt.StoreRetry {
 			r.log.Error("status store still failing; stopping, resumable", "op", what, "err", err)
-			serr := &StopError{Code: se.Code, Msg: fmt.Sprintf("status store failing for %s (%s): %v", r.opt.StoreRetry, what, se.Err)}
+			serr := &codes.SystemError{Code: se.Code, Err: se.Err,
+				Detail: fmt.Sprintf("%s: for %s (%s)", codes.DetailStoreFailing.EN, r.opt.StoreRetry, what)}
 			r.stop(serr)
 			return serr
 		}
@@ -473,8 +474,8 @@ func (r *Runner) attempt(ctx context.Context, j *job) {
 	if r.win.note(retry) {
 		r.log.Error("too many failures on the sending side; stopping (resumable)",
 			"window", r.opt.StopWindow, "percent", r.opt.StopPercent, "last", res.String())
-		r.stop(&StopError{Code: CodeStopped, Msg: fmt.Sprintf("campaign stopped: %d%% or more of the last %d results failed on the sending side (last: %s)",
-			r.opt.StopPercent, r.opt.StopWindow, res.String())})
+		r.stop(&codes.SystemError{Code: CodeStopped, Detail: fmt.Sprintf("%s: %d%% or more of the last %d results (last: %s)",
+			codes.DetailTooFrequent.EN, r.opt.StopPercent, r.opt.StopWindow, res.String())})
 	}
 	if !retry || res.MaybeDelivered {
 		r.finish(j, att, res)
@@ -660,7 +661,7 @@ func (r *Runner) backoff(attempts int) time.Duration {
 // senderSide says a refusal is about the sender, not the recipient: a
 // reply at the greeting, to EHLO or to MAIL (a blocked IP, a throttled
 // domain). Such a result is retried like a transient one and never
-// counted against the address (SPEC §3: pause, don't burn the list).
+// counted against the address (docs/spec.md §3: pause, don't burn the list).
 func senderSide(res outcome.Result) bool {
 	if res.Code < 400 || res.Code >= 600 {
 		return false

@@ -1,4 +1,4 @@
-// Package campaign owns running a bulk campaign (SPEC §3, §4, seed 001):
+// Package campaign owns running a bulk campaign (docs/spec.md §3, §4, seed 001):
 // reading the TSV list into the status store, claiming recipients in
 // batches, composing each recipient's message, sending it through the
 // delivery engine, retrying transient results until the campaign's
@@ -25,7 +25,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -34,6 +33,7 @@ import (
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/campaign/compose"
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // MaxImages bounds the inline images stored with a campaign, so that the
@@ -41,21 +41,26 @@ import (
 const MaxImages = 8 << 20
 
 // CodeStopped is the system code of a run stopped because errors were too
-// frequent (SPEC §4.4).
+// frequent (docs/spec.md §4.4).
 const CodeStopped = -11
 
 // Spec is everything that makes a campaign's messages. It is stored as the
 // campaign's options, as JSON.
 type Spec struct {
-	Template              []byte            `json:"template"`
-	Images                map[string][]byte `json:"images,omitempty"` // path relative to the images folder → content
-	From                  string            `json:"from,omitempty"`
-	Charset               string            `json:"charset,omitempty"`
-	MobileISO2022JP       bool              `json:"mobile_iso2022jp,omitempty"`
-	ReturnPathDomain      string            `json:"return_path_domain,omitempty"`
-	ListUnsubscribe       string            `json:"list_unsubscribe,omitempty"`
-	ListUnsubscribeMailto string            `json:"list_unsubscribe_mailto,omitempty"`
-	Hostname              string            `json:"hostname,omitempty"`
+	Template []byte            `json:"template"`
+	Images   map[string][]byte `json:"images,omitempty"` // path relative to the images folder → content
+	// ImagesDir is the operator's images folder (--images), named in a -12
+	// for an image the HTML names but the folder lacks; "" when none was
+	// given. It is not part of Hash: the same files elsewhere are the same
+	// message.
+	ImagesDir             string `json:"images_dir,omitempty"`
+	From                  string `json:"from,omitempty"`
+	Charset               string `json:"charset,omitempty"`
+	MobileISO2022JP       bool   `json:"mobile_iso2022jp,omitempty"`
+	ReturnPathDomain      string `json:"return_path_domain,omitempty"`
+	ListUnsubscribe       string `json:"list_unsubscribe,omitempty"`
+	ListUnsubscribeMailto string `json:"list_unsubscribe_mailto,omitempty"`
+	Hostname              string `json:"hostname,omitempty"`
 	// Lifetime is how long, from the campaign's creation, transient
 	// results are retried before they end as 606.
 	Lifetime time.Duration `json:"lifetime"`
@@ -69,34 +74,35 @@ func ReadImages(dir string) (map[string][]byte, error) {
 		return nil, nil
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		msg := "not a folder"
-		if err != nil {
-			msg = err.Error()
+		e := &codes.SystemError{Code: compose.CodeImageFolder, Err: err, File: dir}
+		if err == nil {
+			e.Detail = codes.DetailNotDirectory.EN
 		}
-		return nil, &compose.Error{Code: compose.CodeImageFolder, Path: dir, Msg: msg}
+		return nil, e
 	}
 	out := map[string][]byte{}
 	total := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return &codes.SystemError{Code: compose.CodeImage, Err: err, File: path}
 		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			return &codes.SystemError{Code: compose.CodeImage, Err: err, File: path}
 		}
 		if total += len(b); total > MaxImages {
-			return fmt.Errorf("the images add up to more than %d MiB", MaxImages>>20)
+			return &codes.SystemError{Code: compose.CodeImage,
+				Detail: fmt.Sprintf("%s: %d MiB", codes.DetailImagesTooBig.EN, MaxImages>>20), File: dir}
 		}
 		rel, _ := filepath.Rel(dir, path)
 		out[filepath.ToSlash(rel)] = b
 		return nil
 	})
 	if err != nil {
-		return nil, &compose.Error{Code: compose.CodeImage, Path: dir, Msg: err.Error()}
+		return nil, err
 	}
 	return out, nil
 }
@@ -120,37 +126,22 @@ func (s Spec) Hash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Compile parses the Spec's template. The images are written to a fresh
-// temporary folder for the composer, which reads them once and keeps them.
+// Compile parses the Spec's template. The composer takes the images from
+// the Spec itself, so that an error names the operator's file in
+// ImagesDir rather than a copy.
 func (s Spec) Compile() (*compose.Template, error) {
 	opt := compose.Options{
 		Charset: s.Charset, From: s.From, ListUnsubscribe: s.ListUnsubscribe,
 		ListUnsubscribeMailto: s.ListUnsubscribeMailto, ReturnPathDomain: s.ReturnPathDomain,
-		Hostname: s.Hostname,
+		Hostname: s.Hostname, ImagesDir: s.ImagesDir, Images: s.Images,
+	}
+	// A folder given but empty loses its empty map in the stored JSON; it
+	// was still given.
+	if opt.Images == nil && s.ImagesDir != "" {
+		opt.Images = map[string][]byte{}
 	}
 	if s.MobileISO2022JP {
 		opt.CharsetByDomain = compose.MobileCarrierCharsets()
-	}
-	if len(s.Images) > 0 {
-		dir, err := os.MkdirTemp("", "hikyaku-images-")
-		if err != nil {
-			return nil, &compose.Error{Code: compose.CodeImageFolder, Path: dir, Msg: err.Error()}
-		}
-		defer os.RemoveAll(dir)
-		for name, b := range s.Images {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if !filepath.IsLocal(filepath.FromSlash(name)) {
-				return nil, &compose.Error{Code: compose.CodeImage, Path: name, Msg: "not a path inside the images folder"}
-			}
-			err := os.MkdirAll(filepath.Dir(p), 0o700)
-			if err == nil {
-				err = os.WriteFile(p, b, 0o600)
-			}
-			if err != nil {
-				return nil, &compose.Error{Code: compose.CodeImage, Path: name, Msg: err.Error()}
-			}
-		}
-		opt.ImagesDir = dir
 	}
 	return compose.ParseTemplate(s.Template, opt)
 }
@@ -171,17 +162,7 @@ func MissingFields(t *compose.Template, header []string) []string {
 	return missing
 }
 
-// StopError is a run that ended early; Code is -11 (errors too frequent)
-// or a store code (-102) when the store stayed unwritable.
-type StopError struct {
-	Code int
-	Msg  string
-}
-
-func (e *StopError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Msg) }
-
-// IsStopped says err is a -11 stop.
-func IsStopped(err error) bool {
-	var se *StopError
-	return errors.As(err, &se) && se.Code == CodeStopped
-}
+// IsStopped says err is a -11 stop (a *codes.SystemError with
+// CodeStopped); a run that ended because the store stayed unwritable
+// carries the store's code instead.
+func IsStopped(err error) bool { return codes.IsSystem(err, CodeStopped) }

@@ -1,5 +1,5 @@
 // Package compose owns the making of one campaign recipient's message from
-// the campaign's template (SPEC §3, seed 001): merge fields into headers and
+// the campaign's template (docs/spec.md §3, seed 001): merge fields into headers and
 // bodies, MIME structure (text, HTML, inline images), charset (UTF-8 or
 // ISO-2022-JP for Japanese mobile carriers), header encoding (RFC 2047),
 // Message-ID, Date, List-Unsubscribe (RFC 8058) and the VERP return path.
@@ -49,7 +49,6 @@ import (
 	"mime/quotedprintable"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"text/template/parse"
@@ -58,11 +57,10 @@ import (
 
 	htmltemplate "html/template"
 
-	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
-// The system codes of SPEC §4.4 this package returns.
+// The system codes of docs/spec.md §4.4 this package returns.
 const (
 	CodeImage       = -12 // an inline image cannot be read or encoded
 	CodeImageFolder = -13 // the image folder cannot be opened
@@ -94,8 +92,14 @@ func MobileCarrierCharsets() map[string]string {
 // Options are the campaign-wide settings of a template.
 type Options struct {
 	// ImagesDir is the folder of inline images; "" when the HTML names
-	// none.
+	// none. With Images set it is not read, only named in errors, so that
+	// an error names the operator's file.
 	ImagesDir string
+	// Images are the image folder's files already read (campaign's
+	// ReadImages), by slash-separated path relative to the folder. Non-nil
+	// means a folder was given, even an empty one: an image the HTML names
+	// but Images lacks is then -12 naming that file, not -13.
+	Images map[string][]byte
 	// HTML is an HTML body template for a template whose message is
 	// text/plain only.
 	HTML []byte
@@ -128,32 +132,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Error is a template failure that SPEC §4.4 gives a system code: -12 or
-// -13. Other template errors (syntax, structure) are plain errors.
-type Error struct {
-	Code int    // CodeImage or CodeImageFolder
-	Path string // the image or folder
-	Msg  string
-	err  error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(e.Code))
-	if c, ok := codes.LookupCode(e.Code); ok {
-		b.WriteString(" " + c.EN)
-	}
-	if e.Msg != "" {
-		b.WriteString(": " + e.Msg)
-	}
-	if e.Path != "" {
-		fmt.Fprintf(&b, " (%s)", e.Path)
-	}
-	return b.String()
-}
-
-// Unwrap gives the operating-system error, if any.
-func (e *Error) Unwrap() error { return e.err }
+// A template failure that docs/spec.md §4.4 gives a system code (-12 or -13) is a
+// *codes.SystemError whose File is the image or the folder as the operator
+// named it. Other template errors (syntax, structure) are plain errors.
 
 // Template is a parsed campaign template. Execute is safe for concurrent
 // use.
@@ -249,7 +230,7 @@ func ParseTemplate(eml []byte, opt Options) (*Template, error) {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	t.noteFields(t.text.Tree, "text body")
-	if err := t.loadImages(&html, opt.ImagesDir); err != nil {
+	if err := t.loadImages(&html, opt); err != nil {
 		return nil, err
 	}
 	if html != nil {

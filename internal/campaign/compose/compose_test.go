@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -266,33 +268,67 @@ func TestImageErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "empty.png"), nil, 0o644)
 	os.WriteFile(filepath.Join(filepath.Dir(dir), "outside.png"), readFile(t, "testdata/images/logo.png"), 0o644)
 	file := filepath.Join(dir, "notes.txt")
+	logo := readFile(t, "testdata/images/logo.png")
+	// The folder as campaign.ReadImages hands it over: read once, by path.
+	files := map[string][]byte{"notes.txt": []byte("hello"), "empty.png": nil, "sub/logo.png": logo}
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "logo.png"), logo, 0o644)
 	cases := []struct {
 		name   string
 		html   string
 		folder string
+		memory bool // the images come from Options.Images, read beforehand
 		code   int
 		msg    string
+		file   string // the operator's file the error names
 		why    string
 	}{
-		{"folder missing", `<img src="images/a.png">`, filepath.Join(dir, "nope"), -13, "no such file", "--images names a folder that is not there"},
-		{"folder is a file", `<p>x</p>`, file, -13, "not a directory", "a folder given but unusable is -13 even if unused"},
-		{"no folder given", `<img src="images/a.png">`, "", -13, "no image folder was given", "an images/ reference needs --images"},
-		{"image missing", `<img src="cid:a.png">`, dir, -12, "no such file", "the referenced file is not in the folder"},
-		{"not an image", `<img src="images/notes.txt">`, dir, -12, "not a PNG", "a text file cannot be an inline image"},
-		{"empty image", `<img src="images/empty.png">`, dir, -12, "empty", "an empty file is no image"},
-		{"escapes folder", `<img src="images/../outside.png">`, dir, -12, "escapes", "a reference must not read outside the folder"},
+		{"folder missing", `<img src="images/a.png">`, filepath.Join(dir, "nope"), false, -13, "no such file", filepath.Join(dir, "nope"), "--images names a folder that is not there"},
+		{"folder is a file", `<p>x</p>`, file, false, -13, "not a directory", file, "a folder given but unusable is -13 even if unused"},
+		{"no folder given", `<img src="images/a.png">`, "", false, -13, "no images folder was given: images/a.png", "", "an images/ reference needs --images"},
+		{"image missing", `<img src="cid:a.png">`, dir, false, -12, "does not have: no such file", filepath.Join(dir, "a.png"), "the referenced file is not in the folder"},
+		{"not an image", `<img src="images/notes.txt">`, dir, false, -12, "not a PNG", file, "a text file cannot be an inline image"},
+		{"empty image", `<img src="images/empty.png">`, dir, false, -12, "empty", filepath.Join(dir, "empty.png"), "an empty file is no image"},
+		{"escapes folder", `<img src="images/../outside.png">`, dir, false, -12, "escapes", filepath.Join(filepath.Dir(dir), "outside.png"), "a reference must not read outside the folder"},
+		// issue 13: the folder given but the image not in it is -12 naming
+		// the operator's file, never a temporary copy, never "no folder".
+		{"memory: image missing", `<img src="images/a.png">`, dir, true, -12, "the images folder does not have", filepath.Join(dir, "a.png"), "the HTML names a file the folder lacks"},
+		{"memory: empty folder", `<img src="images/a.png">`, dir, true, -12, "the images folder does not have", filepath.Join(dir, "a.png"), "an empty folder was still given"},
+		{"memory: not an image", `<img src="images/notes.txt">`, dir, true, -12, "not a PNG", file, "the same check as from the folder"},
+		{"memory: empty image", `<img src="images/empty.png">`, dir, true, -12, "empty", filepath.Join(dir, "empty.png"), "the same check as from the folder"},
+		{"memory: escapes folder", `<img src="images/../outside.png">`, dir, true, -12, "does not have", filepath.Join(filepath.Dir(dir), "outside.png"), "a name outside the folder is none of its files"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseTemplate([]byte("From: a@example.jp\n\ntext\n"), Options{HTML: []byte(c.html), ImagesDir: c.folder, Hostname: "h.example"})
-			var e *Error
+			opt := Options{HTML: []byte(c.html), ImagesDir: c.folder, Hostname: "h.example"}
+			if c.memory {
+				opt.Images = files
+				if c.name == "memory: empty folder" {
+					opt.Images = map[string][]byte{}
+				}
+			}
+			_, err := ParseTemplate([]byte("From: a@example.jp\n\ntext\n"), opt)
+			var e *codes.SystemError
 			if !errors.As(err, &e) || e.Code != c.code || !strings.Contains(e.Error(), c.msg) {
 				t.Fatalf("err = %v, want code %d with %q (%s)", err, c.code, c.msg, c.why)
+			}
+			if e.File != c.file {
+				t.Errorf("error names %q, want the operator's %q", e.File, c.file)
 			}
 			if !strings.HasPrefix(e.Error(), "-1") {
 				t.Errorf("error text %q does not start with its code", e.Error())
 			}
 		})
+	}
+	// A name in a subfolder is found in memory as on disk.
+	for _, memory := range []bool{false, true} {
+		opt := Options{HTML: []byte(`<img src="images/sub/logo.png">`), ImagesDir: dir, Hostname: "h.example"}
+		if memory {
+			opt.Images = files
+		}
+		if _, err := ParseTemplate([]byte("From: a@example.jp\n\ntext\n"), opt); err != nil {
+			t.Errorf("memory %v: images/sub/logo.png: %v", memory, err)
+		}
 	}
 	_, err := ParseTemplate([]byte("From: a@example.jp\n\ntext\n"), Options{HTML: []byte(`<img src="images/{{.pic}}">`), ImagesDir: dir, Hostname: "h.example"})
 	if err == nil || !strings.Contains(err.Error(), "merge field") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"mime"
 	"net/url"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // image is one inline image, read and encoded once per campaign.
@@ -27,15 +30,17 @@ type image struct {
 // image folder, quoted or not.
 var imageRef = regexp.MustCompile(`(?i)(\b(?:src|background)\s*=\s*)(["']?)(cid:|images/)([^"'\s>]*)`)
 
-// loadImages reads the images the HTML names and rewrites the references
-// to their Content-IDs. The folder is opened even when the HTML names no
-// image: a folder given but missing is a mistake worth -13.
-func (t *Template) loadImages(html *[]byte, dir string) error {
+// loadImages reads the images the HTML names, from opt.Images or else
+// from the folder opt.ImagesDir, and rewrites the references to their
+// Content-IDs. The folder is opened even when the HTML names no image: a
+// folder given but missing is a mistake worth -13.
+func (t *Template) loadImages(html *[]byte, opt Options) error {
+	dir := opt.ImagesDir
 	var root *os.Root
-	if dir != "" {
+	if opt.Images == nil && dir != "" {
 		r, err := os.OpenRoot(dir)
 		if err != nil {
-			return &Error{Code: CodeImageFolder, Path: dir, Msg: pathless(err), err: err}
+			return &codes.SystemError{Code: CodeImageFolder, Err: err, File: dir}
 		}
 		defer r.Close()
 		root = r
@@ -59,13 +64,13 @@ func (t *Template) loadImages(html *[]byte, dir string) error {
 		case strings.Contains(name, "{{"):
 			firstErr = fmt.Errorf("compose: HTML image reference %q is a merge field; inline images must be named literally", ref)
 			return m
-		case root == nil:
-			firstErr = &Error{Code: CodeImageFolder, Msg: fmt.Sprintf("the HTML refers to %s but no image folder was given", ref)}
+		case root == nil && opt.Images == nil:
+			firstErr = &codes.SystemError{Code: CodeImageFolder, Detail: codes.DetailNoImageFolder.EN + ": " + ref}
 			return m
 		}
 		cid, ok := byName[name]
 		if !ok {
-			img, err := t.readImage(root, dir, name)
+			img, err := t.readImage(root, opt.Images, dir, name)
 			if err != nil {
 				firstErr = err
 				return m
@@ -83,18 +88,33 @@ func (t *Template) loadImages(html *[]byte, dir string) error {
 	return nil
 }
 
-func (t *Template) readImage(root *os.Root, dir, name string) (image, error) {
+// readImage reads one image from files when it is set, else from root.
+// Its errors name the file inside the operator's folder dir.
+func (t *Template) readImage(root *os.Root, files map[string][]byte, dir, name string) (image, error) {
 	full := filepath.Join(dir, filepath.FromSlash(name))
-	data, err := root.ReadFile(filepath.FromSlash(name))
-	if err != nil {
-		return image{}, &Error{Code: CodeImage, Path: full, Msg: pathless(err), err: err}
+	var data []byte
+	if files != nil {
+		b, ok := files[path.Clean(name)]
+		if !ok {
+			return image{}, &codes.SystemError{Code: CodeImage, Detail: codes.DetailImageMissing.EN, File: full}
+		}
+		data = b
+	} else {
+		b, err := root.ReadFile(filepath.FromSlash(name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return image{}, &codes.SystemError{Code: CodeImage, Detail: codes.DetailImageMissing.EN, File: full, Err: err}
+		}
+		if err != nil {
+			return image{}, &codes.SystemError{Code: CodeImage, Err: err, File: full}
+		}
+		data = b
 	}
 	if len(data) == 0 {
-		return image{}, &Error{Code: CodeImage, Path: full, Msg: "the file is empty"}
+		return image{}, &codes.SystemError{Code: CodeImage, Detail: codes.DetailFileEmpty.EN, File: full}
 	}
 	mt := imageType(name, data)
 	if mt == "" {
-		return image{}, &Error{Code: CodeImage, Path: full, Msg: "not a PNG, JPEG, GIF, WebP, BMP or SVG image"}
+		return image{}, &codes.SystemError{Code: CodeImage, Detail: codes.DetailNotImage.EN, File: full}
 	}
 	base := path.Base(name)
 	img := image{
@@ -145,14 +165,4 @@ func cidSafe(s string) string {
 		}
 	}
 	return strings.Trim(b.String(), ".")
-}
-
-// pathless drops the "open PATH: " prefix of an *os.PathError, since Error
-// names the path itself.
-func pathless(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
