@@ -1,24 +1,3 @@
-// Package campaign owns running a bulk campaign (docs/spec.md §3, §4, seed 001):
-// reading the TSV list into the status store, claiming recipients in
-// batches, composing each recipient's message, sending it through the
-// delivery engine, retrying transient results until the campaign's
-// lifetime ends, turning provider texts into 801/850, recording every
-// attempt and final outcome with its weight, and stopping with -11 when
-// failures on the sending side pile up.
-//
-// The list parser (tsv), the composer (compose), the status store
-// (store) and the engine (delivery) are separate packages; this one wires
-// their work into a run that can be killed at any moment and started
-// again: every recipient lives in the store, a claim is a lease, and a
-// final outcome is committed before the sender takes the next recipient,
-// so a restart neither skips a recipient nor sends again to one whose 250
-// was recorded. (A kill between a peer's 250 and that commit — a window of
-// one group commit — can send that one message twice; nothing can close
-// that window, since the peer's 250 and our disk are two places.)
-//
-// A campaign's Spec (template, images, settings) is stored with the
-// campaign, so `hikyaku campaign worker` processes on other nodes sharing
-// one MySQL/MariaDB store send the same message without the files.
 package campaign
 
 import (

@@ -1,8 +1,3 @@
-// Package maillog owns the mail log: one line per mail event (accepted,
-// rejected, delivered, queued for relay, failed, bounce read), kept apart from the debug
-// log so that an administrator can grep what happened to a message by its
-// queue id without wading through session chatter (chasquid's maillog
-// habit, docs/conventions.md habit 12).
 package maillog
 
 import (

@@ -1,8 +1,11 @@
-// Package protocol owns the SMTP wire format, for the server now and the
-// client later: reading command lines (line.go), splitting them into verb
-// and argument (command.go), the MAIL/RCPT paths, addresses and ESMTP
-// parameters (address.go, params.go), replies with enhanced status codes
-// (reply.go), and the message content of DATA and BDAT (data.go, bdat.go).
+// Package protocol owns the SMTP wire format on the receiving side:
+// reading command lines (line.go), splitting them into verb and argument
+// (command.go), the MAIL/RCPT paths, addresses and ESMTP parameters
+// (address.go, params.go), replies with enhanced status codes (reply.go),
+// and the message content of DATA and BDAT (data.go, bdat.go). Its address
+// parser is the one every address goes through, list rows and outgoing
+// recipients included (campaign/tsv, campaign/compose, delivery); the
+// client side of the wire is internal/smtpclient's.
 //
 // It knows nothing of sessions, policy or storage: it turns octets into
 // values and values into octets, and reports what it saw (a bare LF, an

@@ -1,7 +1,3 @@
-// Package queue owns what happens to a message after the spool made it
-// durable: the Router hands each one to its local mailboxes and to the
-// relay queue, then tells the spool it may reclaim the record; the Store
-// keeps the relay queue.
 package queue
 
 import (

@@ -1,16 +1,3 @@
-// Command bouncetime times the bounce reader (internal/bounce) by itself,
-// apart from the `hikyaku bounce parse` CLI, for bench/bounce.sh: it reads
-// every mail file of the folders (or files) given, as bench/sisimai.pl
-// does (a folder's plain files sorted by name, or its cur/ and new/ when
-// present), runs bounce.Read on each and prints one line:
-//
-//	mails=629 recipients=641 notmail=0 octets=2851234 elapsed=0.041s mails_per_s=15341 allocs_per_mail=231.4 bytes_per_mail=22362
-//
-// recipients counts the results of bounces and feedback reports (what
-// sisimai.pl --quiet counts); elapsed is the reading loop, file reads
-// included. Not part of hikyaku.
-//
-//	GOMAXPROCS=1 bouncetime ../shared/bounce-corpus/maildir-bsd
 package main
 
 import (
