@@ -1,24 +1,3 @@
-// Package intake owns taking in the mail that comes back to campaigns
-// (issue 12): it tells the receiver at RCPT which addresses are bounce
-// addresses (signed VERP addresses of rows that exist, at
-// campaign.return_path_domain, and the feedback-loop complaint
-// addresses), keeps every such mail durably in a Maildir
-// (data_dir/bounces) before it reads it, reads it with the bounce reader
-// (internal/bounce) and records each bounced recipient in the status
-// store (internal/store) against its campaign row.
-//
-// Nothing is lost: a mail reaches new/ synced before the spool record is
-// reclaimed, and it leaves new/ (for cur/, flag S) only once every
-// recipient it names is recorded. The readers hand what they read to one
-// recorder, which records the results of many mails in one store
-// transaction (a store with RecordBounces: BatchStore) and moves each mail
-// of the batch only after that transaction committed. A mail the store cannot take now stays
-// in new/ and is read again at start and every Options.Retry; a mail the
-// reader cannot make sense of is recorded as -501. Recording is
-// idempotent (the key is the SHA-256 of the mail as its sender sent it
-// and the recipient), so a replay after a crash, the same mail read
-// twice, or `hikyaku bounce import` of a mail serve already took changes
-// nothing.
 package intake
 
 import (
@@ -88,7 +67,7 @@ type Options struct {
 	Workers    int           // mails read at once (default 4)
 	BatchSize  int           // recipient results recorded in one store transaction at most (default 256)
 	BatchWait  time.Duration // how long the recorder waits for more mails to fill a batch (default 2ms)
-	SyncFS     bool          // the Maildir writer's syncfs mode (local.sync)
+	SyncFS     bool          // unused: the journal makes the Maildir durable (kept for local.sync's callers)
 	Logger     *slog.Logger
 	MailLog    *maillog.Log
 	Metrics    *metrics.Metrics
@@ -141,6 +120,13 @@ type Intake struct {
 
 	rowsMu sync.Mutex
 	rows   map[string]bool // campaign NUL row of rows known to exist (rows are never deleted)
+
+	// jmu is held shared by each Deliver, from its journal append to its
+	// renames into new/, and exclusively by a checkpoint while it seals:
+	// the sync after that covers every file of the sealed segments.
+	jmu     sync.RWMutex
+	jopenMu sync.Mutex
+	jour    *journal // opened (and replayed) on first use
 }
 
 // maxKnownRows bounds the cache of rows known to exist: at this size it
@@ -192,7 +178,6 @@ func New(opt Options) (*Intake, error) {
 	}
 	in := &Intake{
 		opt: opt, dir: dir, box: filepath.Base(parent) + "/" + filepath.Base(dir),
-		mb:         mailbox.NewStore(filepath.Dir(parent), opt.Hostname, mailbox.StoreOptions{Logger: opt.Logger, SyncFS: opt.SyncFS}),
 		domain:     strings.ToLower(strings.TrimSuffix(opt.Domain, ".")),
 		complaints: map[string]bool{},
 		kick:       make(chan struct{}, 1),
@@ -206,6 +191,7 @@ func New(opt Options) (*Intake, error) {
 	for _, a := range opt.Complaints {
 		in.complaints[strings.ToLower(a)] = true
 	}
+	in.mb = mailbox.NewStore(filepath.Dir(parent), opt.Hostname, mailbox.StoreOptions{Logger: opt.Logger, Journal: in.appendJournal})
 	return in, nil
 }
 
@@ -272,7 +258,9 @@ func (in *Intake) Deliver(ds []mailbox.Delivery, recovering bool) []error {
 		}
 		own[i] = d
 	}
+	in.jmu.RLock()
 	errs := in.mb.Deliver(own, recovering)
+	in.jmu.RUnlock()
 	select {
 	case in.kick <- struct{}{}:
 	default:
@@ -283,12 +271,94 @@ func (in *Intake) Deliver(ds []mailbox.Delivery, recovering bool) []error {
 // Start runs the readers and the recorder: new/ is read at once (mail
 // kept by an earlier run), after every Deliver, and every Retry.
 func (in *Intake) Start() {
+	// Mail journaled before a crash is back in new/ before the first read.
+	if _, err := in.journal(); err != nil {
+		in.opt.Logger.Error("bounce journal not replayed; tried again at the next delivery", "err", err)
+	}
+	in.wg.Go(in.checkpointer)
 	for range in.opt.Workers {
 		in.wg.Go(in.worker)
 	}
 	in.wg.Go(in.dispatch)
 	in.rec.Go(in.recorder)
 	in.kick <- struct{}{}
+}
+
+// journal opens the journal on first use, after a failure again, and
+// replays what an earlier run left in it.
+func (in *Intake) journal() (*journal, error) {
+	in.jopenMu.Lock()
+	defer in.jopenMu.Unlock()
+	if in.jour != nil {
+		return in.jour, nil
+	}
+	j, es, segs, err := openJournal(filepath.Join(in.dir, journalDir))
+	if err == nil {
+		err = in.restore(es, segs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bounce journal: %w", err)
+	}
+	in.jour = j
+	return j, nil
+}
+
+// appendJournal is the Maildir writer's StoreOptions.Journal.
+func (in *Intake) appendJournal(es []mailbox.JournalEntry) error {
+	j, err := in.journal()
+	if err != nil {
+		return err
+	}
+	return j.append(es)
+}
+
+// checkpointer syncs the journal's sealed segments' files every
+// journalEvery (sooner when a segment is full), and once more at Stop.
+func (in *Intake) checkpointer() {
+	t := time.NewTicker(journalEvery)
+	defer t.Stop()
+	for {
+		var full chan struct{}
+		in.jopenMu.Lock()
+		if in.jour != nil {
+			full = in.jour.full
+		}
+		in.jopenMu.Unlock()
+		select {
+		case <-in.stop:
+			in.checkpoint()
+			return
+		case <-t.C:
+		case <-full:
+		}
+		in.checkpoint()
+	}
+}
+
+// checkpoint seals the journal's segment and, once the files of every
+// sealed segment are synced, deletes those segments.
+func (in *Intake) checkpoint() {
+	j, err := in.journal()
+	if err != nil {
+		in.opt.Logger.Warn("bounce journal unavailable", "err", err)
+		return
+	}
+	in.jmu.Lock()
+	segs := j.seal()
+	in.jmu.Unlock()
+	if len(segs) == 0 {
+		return
+	}
+	if err := syncFS(in.dir); err != nil {
+		j.unseal(segs)
+		in.opt.Logger.Warn("bounce Maildir not synced; journal segments kept", "err", err)
+		return
+	}
+	for _, p := range segs {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			in.opt.Logger.Warn("bounce journal segment not removed", "file", p, "err", err)
+		}
+	}
 }
 
 // Stop ends the readers after the mails in hand, and the recorder once it
