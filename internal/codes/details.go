@@ -29,8 +29,7 @@ var (
 		"HTML が画像を参照しているが、画像フォルダが指定されていない"}
 	DetailImageOutside = Detail{"not a path inside the images folder", "画像フォルダ内のパスではない"}
 	DetailImagesTooBig = Detail{"the images add up to more than the limit", "画像の合計サイズが上限を超えている"}
-	DetailUnknownKey   = Detail{"unknown keyword", "不明なキーワード"}
-	DetailBadValue     = Detail{"invalid value", "不正な値"}
+	DetailQuotedKey    = Detail{"which in quotes is one name; write it without quotes", "引用符で囲むと一つの名前になる。引用符なしで書くこと"}
 	DetailStoreFailing = Detail{"the status store stayed unwritable", "状態データベースに書き込めない状態が続いた"}
 	DetailTooFrequent  = Detail{"failures on the sending side passed the stop threshold",
 		"送信側の失敗が中止のしきい値を超えた"}
@@ -40,7 +39,7 @@ var allDetails = []Detail{
 	DetailIsDirectory, DetailNotDirectory, DetailFileEmpty, DetailTooLarge, DetailNoHeader,
 	DetailHeaderNotUTF8, DetailHeaderTooLong, DetailNoEmailColumn, DetailColumnNoName, DetailDuplicateName,
 	DetailNotImage, DetailImageMissing, DetailNoImageFolder, DetailImageOutside,
-	DetailImagesTooBig, DetailUnknownKey, DetailBadValue, DetailStoreFailing, DetailTooFrequent,
+	DetailImagesTooBig, DetailQuotedKey, DetailStoreFailing, DetailTooFrequent,
 }
 
 // Details returns every fixed detail text, in table order.

@@ -119,20 +119,17 @@ func IsSystem(err error, code int) bool {
 	return ok && c == code
 }
 
-// DetailJA gives a detail's Japanese text: the table's text for a fixed
-// detail; for "fixed detail: name" the fixed part translated and the rest
-// kept; otherwise the detail as it is, because a name or value reads the
-// same in both languages.
+// DetailJA gives a detail's Japanese text: each part of it between ": "
+// that is a fixed detail in the table translated, the rest (a key, a name,
+// a value, which read the same in both languages) kept as it is.
 func DetailJA(detail string) string {
-	if d, ok := detailIndex[detail]; ok {
-		return d.JA
-	}
-	if head, rest, ok := strings.Cut(detail, ": "); ok {
-		if d, ok := detailIndex[head]; ok {
-			return d.JA + ": " + rest
+	parts := strings.Split(detail, ": ")
+	for i, p := range parts {
+		if d, ok := detailIndex[p]; ok {
+			parts[i] = d.JA
 		}
 	}
-	return detail
+	return strings.Join(parts, ": ")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

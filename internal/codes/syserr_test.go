@@ -22,10 +22,10 @@ func TestSystemErrorText(t *testing.T) {
 		{NewSystemError(-8, "", openErr).At("list.tsv", 0),
 			"-8 Recipient TSV file cannot be opened: no such file or directory (list.tsv)",
 			"-8 TSVファイルオープンエラー: no such file or directory (list.tsv)"},
-		// "fixed: name" translates the fixed part.
-		{NewSystemError(-6, DetailUnknownKey.EN+`: "smtp.listen_adress"`, nil).At("h.toml", 4),
-			`-6 Unknown keyword in the configuration file: unknown keyword: "smtp.listen_adress" (h.toml line 4)`,
-			`-6 設定ファイル不明キーワードエラー: 不明なキーワード: "smtp.listen_adress" (h.toml 4行目)`},
+		// "name: fixed" translates the fixed part only.
+		{NewSystemError(-6, `"smtp.listen": `+DetailQuotedKey.EN, nil).At("h.toml", 4),
+			`-6 Unknown keyword in the configuration file: "smtp.listen": which in quotes is one name; write it without quotes (h.toml line 4)`,
+			`-6 設定ファイル不明キーワードエラー: "smtp.listen": 引用符で囲むと一つの名前になる。引用符なしで書くこと (h.toml 4行目)`},
 		// A detail with a value is kept as it is in both languages; a
 		// cause already in the detail is not repeated; newlines go.
 		{NewSystemError(-102, "insert failed:\n  database is locked", errors.New("database is locked")),

@@ -1,14 +1,12 @@
 package config
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
-// The system codes of docs/spec.md §4.4 this package returns.
+// The system codes of SPEC §4.4 this package returns.
 const (
 	CodeCannotOpen = -4 // the file does not exist
 	CodeCannotRead = -5 // the file cannot be read, or is not valid TOML
@@ -16,62 +14,31 @@ const (
 	CodeBadValue   = -7 // a value of the wrong type, out of range or inconsistent
 )
 
-// Error is a configuration failure. Its text is one line that starts with
-// the system code, so the command line can print it as it is:
+// Every failure Load and Validate return is a *codes.SystemError with one
+// of the codes above, File the configuration file as given to Load ("" for
+// a configuration built in code), Line the key's line (0 when none) and a
+// Detail that starts with the dotted key for -6 and -7, so the command line
+// prints it as it is:
 //
-//	-6 unknown keyword "smtp.listen_adress" (hikyaku.toml line 4)
-//	-7 invalid value for smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)
-type Error struct {
-	Code int    // CodeCannotOpen .. CodeBadValue
-	File string // as given to Load; "" for the built-in defaults
-	Line int    // 1-based; 0 when no line applies
-	Key  string // dotted key ("smtp.max_recipients"), "" for -4 and -5
-	Msg  string // what is wrong; for -6 an optional "did you mean" hint
+//	-6 Unknown keyword in the configuration file: "smtp.listen_adress": did you mean "smtp.listen_address"? (hikyaku.toml line 4)
+//	-7 Invalid value in the configuration file: smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)
 
-	err  error  // underlying error of -4/-5, for errors.Is(err, fs.ErrNotExist)
-	also string // for a check across keys: the other key, whose line Load uses when Key is not in the file
+// invalid is a value that validation refuses, before Load knows the line.
+type invalid struct {
+	key  string // dotted key ("smtp.max_recipients")
+	msg  string // what is wrong
+	also string // for a check across keys: the other key, whose line Load uses when key is not in the file
 }
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(e.Code))
-	b.WriteByte(' ')
-	switch e.Code {
-	case CodeCannotOpen:
-		fmt.Fprintf(&b, "cannot open configuration file %q: %s", e.File, e.Msg)
-		return b.String()
-	case CodeCannotRead:
-		if e.Line > 0 {
-			fmt.Fprintf(&b, "cannot parse configuration file %q line %d: %s", e.File, e.Line, e.Msg)
-		} else {
-			fmt.Fprintf(&b, "cannot read configuration file %q: %s", e.File, e.Msg)
-		}
-		return b.String()
-	case CodeUnknownKey:
-		fmt.Fprintf(&b, "unknown keyword %q", e.Key)
-		if e.Msg != "" {
-			b.WriteString(", " + e.Msg)
-		}
-	case CodeBadValue:
-		fmt.Fprintf(&b, "invalid value for %s: %s", e.Key, e.Msg)
-	default:
-		msg := e.Msg
-		if c, ok := codes.LookupCode(e.Code); ok && msg == "" {
-			msg = c.EN
-		}
-		b.WriteString(msg)
+// system gives the failure with the line of its key in lines (the key's,
+// else the other key's).
+func (v *invalid) system(file string, lines map[string]int) *codes.SystemError {
+	line := lines[v.key]
+	if line == 0 {
+		line = lines[v.also]
 	}
-	switch {
-	case e.File != "" && e.Line > 0:
-		fmt.Fprintf(&b, " (%s line %d)", e.File, e.Line)
-	case e.File != "":
-		fmt.Fprintf(&b, " (%s)", e.File)
-	}
-	return b.String()
+	return &codes.SystemError{Code: CodeBadValue, Detail: v.key + ": " + v.msg, File: file, Line: line}
 }
-
-// Unwrap gives the operating-system error behind a -4 or -5.
-func (e *Error) Unwrap() error { return e.err }
 
 // oneLine keeps an error message to a single line: a message from a library
 // may carry newlines, and every config error is printed as one line.

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // FuzzLoad feeds arbitrary files to the loader: it must never panic, and
-// every failure must be a one-line *Error with a parse, key or value code
+// every failure must be a one-line *codes.SystemError with a parse, key or value code
 // and a line inside the file.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(acceptanceTOML))
@@ -25,9 +27,9 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		var e *Error
+		var e *codes.SystemError
 		if !errors.As(err, &e) {
-			t.Fatalf("%T is not *Error: %v", err, err)
+			t.Fatalf("%T is not *codes.SystemError: %v", err, err)
 		}
 		if e.Code != CodeCannotRead && e.Code != CodeUnknownKey && e.Code != CodeBadValue {
 			t.Fatalf("code %d: %v", e.Code, err)

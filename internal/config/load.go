@@ -14,6 +14,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // EnvConfig names the environment variable LoadEnv reads.
@@ -41,8 +43,8 @@ func LoadEnv(flagPath string) (*Config, error) {
 }
 
 // Load reads the TOML file at path over Defaults() and validates the
-// result. Every failure is an *Error carrying the system code, the file,
-// and where there is one the line and the dotted key.
+// result. Every failure is a *codes.SystemError carrying the system code,
+// the file, and where there is one the line and the dotted key.
 func Load(path string) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -58,27 +60,17 @@ func readFile(path string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			code = CodeCannotOpen
 		}
-		return nil, &Error{Code: code, File: path, Msg: sysMsg(err), err: err}
+		return nil, &codes.SystemError{Code: code, Err: err, File: path}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
-		return nil, &Error{Code: CodeCannotRead, File: path, Msg: sysMsg(err), err: err}
+		return nil, &codes.SystemError{Code: CodeCannotRead, Err: err, File: path}
 	}
 	if len(data) > maxFileSize {
-		return nil, &Error{Code: CodeCannotRead, File: path, Msg: "larger than 1 MiB, which no configuration file is"}
+		return nil, &codes.SystemError{Code: CodeCannotRead, Detail: codes.DetailTooLarge.EN + ": more than 1 MiB", File: path}
 	}
 	return data, nil
-}
-
-// sysMsg drops the operation and path from an *fs.PathError, which the
-// Error text already names.
-func sysMsg(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return oneLine(pe.Err.Error())
-	}
-	return oneLine(err.Error())
 }
 
 func load(file string, data []byte) (*Config, error) {
@@ -95,13 +87,8 @@ func load(file string, data []byte) (*Config, error) {
 		c.Local.Domains[i] = strings.ToLower(d)
 	}
 	c.File = file
-	if e := c.validate(); e != nil {
-		e.File = file
-		e.Line = lines[e.Key]
-		if e.Line == 0 {
-			e.Line = lines[e.also]
-		}
-		return nil, e
+	if v := c.validate(); v != nil {
+		return nil, v.system(file, lines)
 	}
 	return &c, nil
 }
@@ -114,7 +101,7 @@ func decode(file string, data []byte, c *Config) (map[string]int, error) {
 	// document it refuses is not TOML: -5, whatever the keys are.
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		e := &Error{Code: CodeCannotRead, File: file, Line: 1, Msg: oneLine(strings.TrimPrefix(err.Error(), "toml: "))}
+		e := &codes.SystemError{Code: CodeCannotRead, Detail: oneLine(strings.TrimPrefix(err.Error(), "toml: ")), File: file, Line: 1}
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			if row, _ := de.Position(); row > 0 {
@@ -150,7 +137,7 @@ func decode(file string, data []byte, c *Config) (map[string]int, error) {
 	if err := d.p.Error(); err != nil {
 		// Unreachable after toml.Unmarshal accepted the same bytes; kept so
 		// that a parser change cannot turn a bad file into a silent default.
-		return nil, &Error{Code: CodeCannotRead, File: file, Line: 1, Msg: oneLine(err.Error())}
+		return nil, &codes.SystemError{Code: CodeCannotRead, Detail: oneLine(err.Error()), File: file, Line: 1}
 	}
 	return d.lines, nil
 }
@@ -228,19 +215,19 @@ func (d *decoder) keyValue(v reflect.Value, prefix []string, expr *unstable.Node
 	return nil
 }
 
-func (d *decoder) unknown(name string, line int) *Error {
-	e := &Error{Code: CodeUnknownKey, File: d.file, Line: line, Key: name}
+func (d *decoder) unknown(name string, line int) *codes.SystemError {
+	detail := strconv.Quote(name)
 	if slices.ContainsFunc(fieldKeys(configType, ""), func(k fieldKey) bool { return k.name == name }) {
 		// Only a quoted key ("smtp.listen" = ...) is one name with a dot in it.
-		e.Msg = "which in quotes is one name; write it without quotes"
+		detail += ": " + codes.DetailQuotedKey.EN
 	} else if s := suggest(name); s != "" {
-		e.Msg = fmt.Sprintf("did you mean %q?", s)
+		detail += fmt.Sprintf(": did you mean %q?", s)
 	}
-	return e
+	return &codes.SystemError{Code: CodeUnknownKey, Detail: detail, File: d.file, Line: line}
 }
 
-func (d *decoder) bad(name string, line int, format string, args ...any) *Error {
-	return &Error{Code: CodeBadValue, File: d.file, Line: line, Key: name, Msg: oneLine(fmt.Sprintf(format, args...))}
+func (d *decoder) bad(name string, line int, format string, args ...any) *codes.SystemError {
+	return &codes.SystemError{Code: CodeBadValue, Detail: name + ": " + oneLine(fmt.Sprintf(format, args...)), File: d.file, Line: line}
 }
 
 func dotted(prefix, parts []string) string {

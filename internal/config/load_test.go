@@ -5,9 +5,12 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // inDir runs the test in a fresh directory so that errors name the file as
@@ -24,13 +27,29 @@ func writeFile(t *testing.T, name, text string) {
 	}
 }
 
-func asError(t *testing.T, err error) *Error {
+func asError(t *testing.T, err error) *codes.SystemError {
 	t.Helper()
-	var e *Error
+	var e *codes.SystemError
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not a *config.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *codes.SystemError", err, err)
 	}
 	return e
+}
+
+// keyOf is the dotted key a -6 or -7 names at the start of its detail.
+func keyOf(e *codes.SystemError) string {
+	key, _, _ := strings.Cut(e.Detail, ": ")
+	switch e.Code {
+	case CodeUnknownKey:
+		k, err := strconv.Unquote(key)
+		if err != nil {
+			return "unquoted " + key
+		}
+		return k
+	case CodeBadValue:
+		return key
+	}
+	return ""
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -47,37 +66,37 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown top-level key", why: "a typo must not silently leave the default in force",
 			file: "hostname = \"mx.example.test\"\n\n\nlisten_adress = \"x\"\n",
 			code: -6, line: 4, key: "listen_adress",
-			text: `-6 unknown keyword "listen_adress" (hikyaku.toml line 4)`},
+			text: `-6 Unknown keyword in the configuration file: "listen_adress" (hikyaku.toml line 4)`},
 		{name: "unknown key in [smtp]", why: "keys inside a table are checked too and named with their table",
 			file: "[smtp]\nlisten = [\"127.0.0.1:2525\"]\nmax_recipient = 5\n",
 			code: -6, line: 3, key: "smtp.max_recipient",
-			text: `-6 unknown keyword "smtp.max_recipient", did you mean "smtp.max_recipients"? (hikyaku.toml line 3)`},
+			text: `-6 Unknown keyword in the configuration file: "smtp.max_recipient": did you mean "smtp.max_recipients"? (hikyaku.toml line 3)`},
 		{name: "unknown table", why: "a misspelt table would otherwise drop every key under it",
 			file: "hostname = \"mx.example.test\"\n[smtpd]\nlisten = []\n",
 			code: -6, line: 2, key: "smtpd",
-			text: `-6 unknown keyword "smtpd", did you mean "smtp"? (hikyaku.toml line 2)`},
+			text: `-6 Unknown keyword in the configuration file: "smtpd": did you mean "smtp"? (hikyaku.toml line 2)`},
 		{name: "unknown sub-table", why: "tables nest; [smtp.tls] does not exist (yet)",
 			file: "[smtp.tls]\ncert = \"x\"\n", code: -6, line: 1, key: "smtp.tls"},
 		{name: "key in the wrong table", why: "listen at the top level belongs under [smtp]; the hint says so",
 			file: "listen = [\"127.0.0.1:25\"]\n", code: -6, line: 1, key: "listen",
-			text: `-6 unknown keyword "listen", did you mean "smtp.listen"? (hikyaku.toml line 1)`},
+			text: `-6 Unknown keyword in the configuration file: "listen": did you mean "smtp.listen"? (hikyaku.toml line 1)`},
 		{name: "unknown dotted key", why: "smtp.foo = 1 is the same key as foo under [smtp]",
 			file: "smtp.foo = 1\n", code: -6, line: 1, key: "smtp.foo"},
 		{name: "unknown key in inline table", why: "inline tables are walked like [table] sections",
 			file: "hostname = \"mx.example.test\"\nsmtp = { max_errors = 3, bogus = 1 }\n", code: -6, line: 2, key: "smtp.bogus"},
 		{name: "quoted dotted key", why: `"smtp.listen" in quotes is one key named with a dot, not smtp.listen`,
 			file: "\"smtp.listen\" = [\":25\"]\n", code: -6, line: 1, key: "smtp.listen",
-			text: `-6 unknown keyword "smtp.listen", which in quotes is one name; write it without quotes (hikyaku.toml line 1)`},
+			text: `-6 Unknown keyword in the configuration file: "smtp.listen": which in quotes is one name; write it without quotes (hikyaku.toml line 1)`},
 		{name: "wrong type: string for integer", why: "a quoted number is a string in TOML; say so instead of guessing",
 			file: "[smtp]\nmax_recipients = \"100\"\n", code: -7, line: 2, key: "smtp.max_recipients",
-			text: `-7 invalid value for smtp.max_recipients: expected an integer, got the string "100" (hikyaku.toml line 2)`},
+			text: `-7 Invalid value in the configuration file: smtp.max_recipients: expected an integer, got the string "100" (hikyaku.toml line 2)`},
 		{name: "wrong type: string for boolean", why: `"yes" is not true`,
 			file: "[smtp]\nhelo_once = \"yes\"\n", code: -7, line: 2, key: "smtp.helo_once"},
 		{name: "wrong type: string for list", why: "a single address must still be written as a list",
 			file: "[smtp]\nlisten = \"127.0.0.1:25\"\n", code: -7, line: 2, key: "smtp.listen"},
 		{name: "wrong type: list item", why: "each item of a list is checked, and numbered",
 			file: "[relay]\nnetworks = [\"10.0.0.0/8\", 25]\n", code: -7, line: 2, key: "relay.networks",
-			text: `-7 invalid value for relay.networks: item 2: expected a string, got the integer 25 (hikyaku.toml line 2)`},
+			text: `-7 Invalid value in the configuration file: relay.networks: item 2: expected a string, got the integer 25 (hikyaku.toml line 2)`},
 		{name: "wrong type: value for a table", why: "smtp is a table, not a number",
 			file: "smtp = 5\n", code: -7, line: 1, key: "smtp"},
 		{name: "wrong type: table for a value", why: "[hostname] opens a table where a string belongs",
@@ -91,14 +110,14 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad size", why: "an unknown unit is refused, not read as bytes",
 			file: "hostname = \"mx.example.test\"\n\n[smtp]\nlisten = [\"127.0.0.1:2525\"]\nmax_recipients = 100\n# the limit\nmax_message_size = \"25 potatoes\"\n",
 			code: -7, line: 7, key: "smtp.max_message_size",
-			text: `-7 invalid value for smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)`},
+			text: `-7 Invalid value in the configuration file: smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)`},
 		{name: "negative size", why: "a negative integer parses but no size is negative",
 			file: "[local]\nquota = -1\n", code: -7, line: 2, key: "local.quota"},
 		{name: "zero message size", why: "a 0-byte limit would refuse every message",
 			file: "[smtp]\nmax_message_size = 0\n", code: -7, line: 2, key: "smtp.max_message_size"},
 		{name: "bad duration", why: "only Go units plus d are understood",
 			file: "[smtp]\ncommand_timeout = \"5 minutes\"\n", code: -7, line: 2, key: "smtp.command_timeout",
-			text: `-7 invalid value for smtp.command_timeout: "5 minutes" is not a duration (hikyaku.toml line 2)`},
+			text: `-7 Invalid value in the configuration file: smtp.command_timeout: "5 minutes" is not a duration (hikyaku.toml line 2)`},
 		{name: "duration as integer", why: "300 could be seconds or minutes; a unit is required",
 			file: "[smtp]\ndata_timeout = 300\n", code: -7, line: 2, key: "smtp.data_timeout"},
 		{name: "negative duration", why: "no timeout lies in the past",
@@ -113,7 +132,7 @@ func TestLoadErrors(t *testing.T) {
 			file: "[http]\nlisten = \"127.0.0.1\"\n", code: -7, line: 2, key: "http.listen"},
 		{name: "bad vrfy", why: "only privacy, on and off have a meaning",
 			file: "[smtp]\nvrfy = \"maybe\"\n", code: -7, line: 2, key: "smtp.vrfy",
-			text: `-7 invalid value for smtp.vrfy: "maybe" is not one of "privacy", "on" or "off" (hikyaku.toml line 2)`},
+			text: `-7 Invalid value in the configuration file: smtp.vrfy: "maybe" is not one of "privacy", "on" or "off" (hikyaku.toml line 2)`},
 		{name: "bad bare_lf", why: "only reject and normalize have a meaning",
 			file: "[smtp]\nbare_lf = \"accept\"\n", code: -7, line: 2, key: "smtp.bare_lf"},
 		{name: "bad log level", why: "slog has four levels",
@@ -124,7 +143,7 @@ func TestLoadErrors(t *testing.T) {
 			file: "[smtp]\nmax_sessions = -1\n", code: -7, line: 2, key: "smtp.max_sessions"},
 		{name: "per-IP limit above the total, total set", why: "a cross-key check names the key the file set",
 			file: "hostname = \"mx.example.test\"\n[smtp]\nmax_sessions = 5\n", code: -7, line: 3, key: "smtp.max_sessions_per_ip",
-			text: `-7 invalid value for smtp.max_sessions_per_ip: 20 is more than smtp.max_sessions (5) (hikyaku.toml line 3)`},
+			text: `-7 Invalid value in the configuration file: smtp.max_sessions_per_ip: 20 is more than smtp.max_sessions (5) (hikyaku.toml line 3)`},
 		{name: "http on an smtp address", why: "two listeners on one socket cannot both start",
 			file: "[smtp]\nlisten = [\"127.0.0.1:8025\"]\n[http]\nlisten = \"127.0.0.1:8025\"\n", code: -7, line: 4, key: "http.listen"},
 		{name: "bad hostname", why: "the EHLO name must be a domain name",
@@ -133,10 +152,10 @@ func TestLoadErrors(t *testing.T) {
 			file: "[local]\ndomains = [\"example.test\", \"bad domain\"]\n", code: -7, line: 2, key: "local.domains"},
 		{name: "syntax error", why: "an unclosed table header is not TOML",
 			file: "hostname = \"mx.example.test\"\n[smtp\nlisten = []\n", code: -5, line: 2,
-			pfx: `-5 cannot parse configuration file "hikyaku.toml" line 2: `},
+			pfx: `-5 Configuration file cannot be read or parsed: `},
 		{name: "duplicate key", why: "TOML forbids it; the parser alone does not notice",
 			file: "hostname = \"a.test\"\nhostname = \"b.test\"\n", code: -5, line: 2,
-			pfx: `-5 cannot parse configuration file "hikyaku.toml" line 2: `},
+			pfx: `-5 Configuration file cannot be read or parsed: `},
 		{name: "table defined twice", why: "TOML forbids it as well",
 			file: "[smtp]\nmax_errors = 3\n[local]\n[smtp]\nexpn = true\n", code: -5, line: 4},
 		{name: "unterminated string", why: "the error points at the line the string starts on",
@@ -151,8 +170,8 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("loaded %+v; want error %d (%s)", c, tc.code, tc.why)
 			}
 			e := asError(t, err)
-			if e.Code != tc.code || e.Line != tc.line || e.Key != tc.key || e.File != "hikyaku.toml" {
-				t.Errorf("got code %d line %d key %q file %q; want %d %d %q (%s)\n%v", e.Code, e.Line, e.Key, e.File, tc.code, tc.line, tc.key, tc.why, err)
+			if e.Code != tc.code || e.Line != tc.line || keyOf(e) != tc.key || e.File != "hikyaku.toml" {
+				t.Errorf("got code %d line %d key %q file %q; want %d %d %q (%s)\n%v", e.Code, e.Line, keyOf(e), e.File, tc.code, tc.line, tc.key, tc.why, err)
 			}
 			msg := err.Error()
 			if tc.text != "" && msg != tc.text {
@@ -176,7 +195,7 @@ func TestLoadFileErrors(t *testing.T) {
 		if e.Code != -4 || !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("got %v (code %d); want -4 wrapping fs.ErrNotExist", err, e.Code)
 		}
-		if want := `-4 cannot open configuration file "x.toml": no such file or directory`; err.Error() != want {
+		if want := `-4 Configuration file cannot be opened: no such file or directory (x.toml)`; err.Error() != want {
 			t.Errorf("got %q, want %q", err, want)
 		}
 	})
@@ -201,7 +220,7 @@ func TestLoadFileErrors(t *testing.T) {
 		if e := asError(t, err); e.Code != -5 || e.Line != 0 {
 			t.Errorf("got %v; want -5 without a line", err)
 		}
-		if want := `-5 cannot read configuration file "x.toml": permission denied`; err.Error() != want {
+		if want := `-5 Configuration file cannot be read or parsed: permission denied (x.toml)`; err.Error() != want {
 			t.Errorf("got %q, want %q", err, want)
 		}
 	})

@@ -12,17 +12,18 @@ import (
 )
 
 // Validate checks every value's range and the values against each other.
-// It returns the first problem, in Keys() order, as an *Error with code -7
-// and the key; Load adds the file and line. It also serves configurations
+// It returns the first problem, in Keys() order, as a *codes.SystemError
+// with code -7 and a detail that starts with the key; Load adds the file
+// and line. It also serves configurations
 // built in code (tests, the defaults).
 func (c *Config) Validate() error {
-	if e := c.validate(); e != nil {
-		return e
+	if v := c.validate(); v != nil {
+		return v.system("", nil)
 	}
 	return nil
 }
 
-func (c *Config) validate() *Error {
+func (c *Config) validate() *invalid {
 	if err := checkDomain(c.Hostname); err != nil {
 		return bad("hostname", "%v", err)
 	}
@@ -136,7 +137,7 @@ func (c *Config) validate() *Error {
 }
 
 // validateBounce checks [bounce]: complaint addresses are local@domain.
-func (c *Config) validateBounce() *Error {
+func (c *Config) validateBounce() *invalid {
 	b := c.Bounce
 	for _, a := range b.ComplaintAddresses {
 		local, dom, ok := strings.Cut(a, "@")
@@ -153,7 +154,7 @@ func (c *Config) validateBounce() *Error {
 	return nil
 }
 
-func (c *Config) validatePolicy() *Error {
+func (c *Config) validatePolicy() *invalid {
 	for _, z := range c.Policy.DNSBLZones {
 		if err := checkDomain(z); err != nil {
 			return bad("policy.dnsbl_zones", "%v", err)
@@ -185,7 +186,7 @@ func (c *Config) validatePolicy() *Error {
 	return nil
 }
 
-func (c *Config) validateTLSAuth() *Error {
+func (c *Config) validateTLSAuth() *invalid {
 	t, a := &c.TLS, &c.Auth
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		if t.CertFile == "" {
@@ -218,7 +219,7 @@ func (c *Config) validateTLSAuth() *Error {
 	return nil
 }
 
-func (c *Config) validateDelivery() *Error {
+func (c *Config) validateDelivery() *invalid {
 	d := &c.Delivery
 	for _, srv := range d.DNSServers {
 		host, _, err := net.SplitHostPort(srv)
@@ -312,11 +313,11 @@ func (c *Config) LoopNets() []netip.Prefix {
 	return out
 }
 
-func bad(key, format string, args ...any) *Error {
-	return &Error{Code: CodeBadValue, Key: key, Msg: oneLine(fmt.Sprintf(format, args...))}
+func bad(key, format string, args ...any) *invalid {
+	return &invalid{key: key, msg: oneLine(fmt.Sprintf(format, args...))}
 }
 
-func oneOf(key, v string, allowed ...string) *Error {
+func oneOf(key, v string, allowed ...string) *invalid {
 	if slices.Contains(allowed, v) {
 		return nil
 	}
@@ -369,7 +370,7 @@ func (c *Config) Warnings() []string {
 	return w
 }
 
-func (c *Config) validateCampaign() *Error {
+func (c *Config) validateCampaign() *invalid {
 	k := &c.Campaign
 	if c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "sqlite:") && !strings.HasPrefix(c.Store.DSN, "mysql://") && !strings.Contains(c.Store.DSN, "@tcp(") {
 		return bad("store.dsn", "is neither sqlite:PATH nor mysql://… nor user:password@tcp(host:port)/database")
