@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/campaign/compose"
+	"github.com/hikyaku/hikyaku/internal/campaign/tsv"
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
@@ -139,6 +141,18 @@ func MissingFields(t *compose.Template, header []string) []string {
 		}
 	}
 	return missing
+}
+
+// CheckFields refuses a list whose header lacks merge fields the template
+// uses: a -10 naming them and the list, so that a run stops before its
+// first row rather than failing row by row.
+func CheckFields(t *compose.Template, list string, header []string) error {
+	missing := MissingFields(t, header)
+	if len(missing) == 0 {
+		return nil
+	}
+	return &codes.SystemError{Code: tsv.CodeHeaderUnparsed,
+		Detail: codes.DetailMissingFields.EN + ": " + strings.Join(missing, ", "), File: list, Line: 1}
 }
 
 // IsStopped says err is a -11 stop (a *codes.SystemError with

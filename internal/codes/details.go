@@ -22,12 +22,13 @@ var (
 	DetailNoEmailColumn = Detail{`no "email" column`, "email 列がない"}
 	DetailColumnNoName  = Detail{"a column has no name", "名前のない列がある"}
 	DetailDuplicateName = Detail{"duplicate column name", "列名が重複している"}
-	DetailNotImage      = Detail{"not a PNG, JPEG, GIF, WebP, BMP or SVG image", "PNG、JPEG、GIF、WebP、BMP、SVG のいずれの画像でもない"}
-	DetailImageMissing  = Detail{"the HTML names an image the images folder does not have",
+	DetailMissingFields = Detail{"the template uses merge fields the list has no column for",
+		"テンプレートが使う差し込み項目の列が宛先リストにない"}
+	DetailNotImage     = Detail{"not a PNG, JPEG, GIF, WebP, BMP or SVG image", "PNG、JPEG、GIF、WebP、BMP、SVG のいずれの画像でもない"}
+	DetailImageMissing = Detail{"the HTML names an image the images folder does not have",
 		"HTML が参照する画像が画像フォルダにない"}
 	DetailNoImageFolder = Detail{"the HTML names an image but no images folder was given",
 		"HTML が画像を参照しているが、画像フォルダが指定されていない"}
-	DetailImageOutside = Detail{"not a path inside the images folder", "画像フォルダ内のパスではない"}
 	DetailImagesTooBig = Detail{"the images add up to more than the limit", "画像の合計サイズが上限を超えている"}
 	DetailQuotedKey    = Detail{"which in quotes is one name; write it without quotes", "引用符で囲むと一つの名前になる。引用符なしで書くこと"}
 	DetailStoreFailing = Detail{"the status store stayed unwritable", "状態データベースに書き込めない状態が続いた"}
@@ -37,8 +38,8 @@ var (
 
 var allDetails = []Detail{
 	DetailIsDirectory, DetailNotDirectory, DetailFileEmpty, DetailTooLarge, DetailNoHeader,
-	DetailHeaderNotUTF8, DetailHeaderTooLong, DetailNoEmailColumn, DetailColumnNoName, DetailDuplicateName,
-	DetailNotImage, DetailImageMissing, DetailNoImageFolder, DetailImageOutside,
+	DetailHeaderNotUTF8, DetailHeaderTooLong, DetailNoEmailColumn, DetailColumnNoName, DetailDuplicateName, DetailMissingFields,
+	DetailNotImage, DetailImageMissing, DetailNoImageFolder,
 	DetailImagesTooBig, DetailQuotedKey, DetailStoreFailing, DetailTooFrequent,
 }
 

@@ -3,8 +3,12 @@ package codes
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -65,5 +69,39 @@ func TestDetailsJapanese(t *testing.T) {
 		if strings.Contains(d.EN, ": ") {
 			t.Errorf("detail %q: a fixed detail holds no \": \", which DetailJA splits at", d.EN)
 		}
+	}
+}
+
+// Every Detail variable of details.go is in the table, or its Japanese
+// text would never be found.
+func TestDetailsListed(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "details.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, d := range Details() {
+		listed[d.EN] = true
+	}
+	n := 0
+	ast.Inspect(f, func(node ast.Node) bool {
+		vs, ok := node.(*ast.ValueSpec)
+		if !ok || len(vs.Values) != 1 {
+			return true
+		}
+		if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
+			if id, ok := cl.Type.(*ast.Ident); ok && id.Name == "Detail" {
+				n++
+				lit, _ := cl.Elts[0].(*ast.BasicLit)
+				en, err := strconv.Unquote(lit.Value)
+				if err != nil || !listed[en] {
+					t.Errorf("%s is not in allDetails", vs.Names[0].Name)
+				}
+			}
+		}
+		return true
+	})
+	if n != len(Details()) {
+		t.Errorf("%d Detail variables, %d listed", n, len(Details()))
 	}
 }
