@@ -58,6 +58,10 @@ const (
 type Code struct {
 	Code   int
 	EN, JA string // short meaning
+	// Seed is seed 001's 内容 column as the seed writes it, kept where JA
+	// cannot be it because the seed has an English placeholder there
+	// ("DNS Error 1", "MySQL DB init faild") rather than a meaning.
+	Seed string
 	// DetailEN/DetailJA explain cause and remedy (seed 000's second line,
 	// seed 001's 原因 column) for `explain`.
 	DetailEN, DetailJA string

@@ -305,3 +305,33 @@ func TestJSONForms(t *testing.T) {
 		t.Errorf("an unknown class name must be an error")
 	}
 }
+
+// issue 13: `campaign report --lang ja` showed "DNS Error 1" for 700. Every
+// code of the table says what it means in Japanese: Japanese text, not the
+// English short name, not the seed's English placeholder.
+func TestJapaneseExplanations(t *testing.T) {
+	for _, c := range Codes() {
+		if !hasJapanese(c.JA) || c.JA == c.EN || (c.Seed != "" && c.JA == c.Seed) {
+			t.Errorf("%d: Japanese short meaning %q (English %q, seed %q)", c.Code, c.JA, c.EN, c.Seed)
+		}
+		if c.Seed != "" && hasJapanese(c.Seed) {
+			t.Errorf("%d: the seed's text %q is Japanese, so it is the JA text, not a placeholder", c.Code, c.Seed)
+		}
+		if c.DetailJA != "" && (!hasJapanese(c.DetailJA) || c.DetailJA == c.DetailEN) {
+			t.Errorf("%d: Japanese detail %q", c.Code, c.DetailJA)
+		}
+		if d, err := Describe(strconv.Itoa(c.Code)); err != nil || d.JA != c.JA || !strings.Contains(d.Text("ja"), c.JA) {
+			t.Errorf("%d: explain --lang ja does not show %q: %v", c.Code, c.JA, err)
+		}
+	}
+	for _, e := range Enhanceds() {
+		if !hasJapanese(e.JA) || e.JA == e.EN {
+			t.Errorf("%s: Japanese meaning %q", e.Status, e.JA)
+		}
+	}
+	for _, r := range Replies() {
+		if !hasJapanese(r.JA) || r.JA == r.EN {
+			t.Errorf("reply %s: Japanese text %q", r.Name, r.JA)
+		}
+	}
+}

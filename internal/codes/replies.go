@@ -52,7 +52,7 @@ var (
 	DiskFull          = Reply{"disk_full", 452, "4.3.1", "insufficient system storage; message not stored, try again later", "記憶領域が不足しているため保存できません"}
 	BareLineEnding    = Reply{"bare_line_ending", 554, "5.6.0", "message contains a bare CR or LF; only CRLF ends a line (RFC 5321 §2.3.8); nothing stored", "メッセージに単独の CR/LF が含まれています。保存していません"}
 	ResetOK           = Reply{"reset_ok", 250, "2.0.0", "reset state", "状態をリセットしました"}
-	NoopOK            = Reply{"noop_ok", 250, "2.0.0", "OK", "OK"}
+	NoopOK            = Reply{"noop_ok", 250, "2.0.0", "OK", "NOOP を受け付けました"}
 	Closing           = Reply{"closing", 221, "2.0.0", "%s closing connection", "接続を閉じます"}
 	VrfyCannot        = Reply{"vrfy_cannot", 252, "2.5.0", "cannot VRFY user, but will accept message and attempt delivery", "ユーザは確認できませんが、メッセージは受け取って配送を試みます"}
 	VrfyOK            = Reply{"vrfy_ok", 250, "2.1.5", "%s", "ユーザを確認しました"}

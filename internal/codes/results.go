@@ -2,9 +2,12 @@ package codes
 
 // Result codes of seed 001 (docs/spec.md §4.2-4.4): the outcomes hikyaku's delivery
 // engine records itself. JA is seed 001's 内容 column kept exactly as the
-// seed writes it (stray spaces and "faild" included, so that a grep for the
-// seed's text finds it); DetailJA starts with seed 001's 原因 column where it
-// has one. Blame is seed 001's 問題箇所 (ユーザ → user, システム → system);
+// seed writes it (stray spaces included, so that a grep for the seed's text
+// finds it), except where the seed has an English placeholder instead of a
+// meaning ("DNS Error 1", "MySQL DB init faild"): there JA says what the
+// code means in Japanese, since reports show it to operators (issue 13),
+// and Seed keeps the seed's text. DetailJA starts with seed 001's 原因
+// column where it has one. Blame is seed 001's 問題箇所 (ユーザ → user, システム → system);
 // Weight is its カウント in tenths; Status is the DSN status docs/spec.md assigns.
 
 const (
@@ -162,19 +165,19 @@ var connCodes = []Code{
 
 var dnsAddressCodes = []Code{
 	{Code: 700, Class: ClassPermanent, Blame: BlameUser, Weight: 10, Status: "5.1.2", Reason: "hostunknown", Ref: refDNS,
-		EN: "Recipient domain does not exist (NXDOMAIN)", JA: "DNS Error 1",
+		EN: "Recipient domain does not exist (NXDOMAIN)", JA: "宛先ドメインが存在しない", Seed: "DNS Error 1",
 		DetailEN: "DNS says the recipient's domain does not exist. " + causeDNSEN,
 		DetailJA: "宛先ドメインが存在しない(NXDOMAIN)。" + causeDNSJA},
 	{Code: 710, Class: ClassPermanent, Blame: BlameUser, Weight: 10, Status: "5.4.4", Reason: "hostunknown", Ref: refDNS,
-		EN: "Recipient domain has no usable mail host", JA: "DNS Error 2",
+		EN: "Recipient domain has no usable mail host", JA: "宛先ドメインに配送先のメールサーバがない", Seed: "DNS Error 2",
 		DetailEN: "The domain has no MX and no A/AAAA record (DSN 5.4.4), or publishes a null MX, RFC 7505 (DSN 5.1.10, Sisimai reason notaccept). " + causeDNSEN,
 		DetailJA: "ドメインに MX も A/AAAA もない(DSN 5.4.4)、または null MX(RFC 7505、DSN 5.1.10)を公開している。" + causeDNSJA},
 	{Code: 711, Class: ClassPermanent, Blame: BlameUser, Weight: 10, Status: "5.4.4", Reason: "hostunknown", Ref: refDNS,
-		EN: "MX host names do not resolve to any address", JA: "DNS Error 3",
+		EN: "MX host names do not resolve to any address", JA: "MXホスト名がどのアドレスにも解決できない", Seed: "DNS Error 3",
 		DetailEN: "Every MX target name answered NXDOMAIN or had no address record. " + causeDNSEN,
 		DetailJA: "すべての MX ホスト名が NXDOMAIN またはアドレスレコードなしだった。" + causeDNSJA},
 	{Code: 720, Class: ClassTransient, Blame: BlameUser, Weight: 10, Status: "4.4.3", Reason: "networkerror", Ref: refDNS,
-		EN: "DNS answered with an error for the domain or an MX target", JA: "DNS Error 4",
+		EN: "DNS answered with an error for the domain or an MX target", JA: "宛先ドメインまたはMXホストのDNS問い合わせがエラーになった", Seed: "DNS Error 4",
 		DetailEN: "SERVFAIL, REFUSED, a malformed answer or a timeout for the domain or one of its MX targets; retried, and counted only if it is still the outcome when the message expires or retries are off. " + causeDNSEN,
 		DetailJA: "ドメインまたは MX ホストの問い合わせが SERVFAIL、REFUSED、不正な応答、タイムアウトになった。再試行し、最終結果のときだけカウントする。" + causeDNSJA},
 	{Code: 730, Class: ClassPermanent, Blame: BlameUser, Weight: 10, Status: "5.4.6", Reason: "networkerror", Ref: refDNS,
@@ -249,13 +252,13 @@ var systemCodes = []Code{
 		EN: "Image folder cannot be opened", JA: "画像ディレクトリオープン失敗",
 		DetailEN: "The folder of inline images is missing or not readable.", DetailJA: "インライン画像のディレクトリが存在しないか、読み取り権限がない。"},
 	{Code: -100, Class: ClassSystem, Blame: BlameSystem, Ref: refSystem,
-		EN: "Status database could not be initialised", JA: "MySQL DB init faild",
+		EN: "Status database could not be initialised", JA: "状態データベースを初期化できなかった", Seed: "MySQL DB init faild",
 		DetailEN: "The status store (embedded, or MySQL/MariaDB) could not be created or migrated.", DetailJA: "状態データベース(組み込み、または MySQL/MariaDB)を作成・初期化できなかった。"},
 	{Code: -101, Class: ClassSystem, Blame: BlameSystem, Ref: refSystem,
-		EN: "Status database connection failed", JA: "MySQL DB connection faild",
+		EN: "Status database connection failed", JA: "状態データベースに接続できなかった", Seed: "MySQL DB connection faild",
 		DetailEN: "The status store could not be reached or refused the login.", DetailJA: "状態データベースに接続できない、またはログインを拒否された。"},
 	{Code: -102, Class: ClassSystem, Blame: BlameSystem, Ref: refSystem,
-		EN: "Status database update failed", JA: "MySQL DB update faild",
+		EN: "Status database update failed", JA: "状態データベースを更新できなかった", Seed: "MySQL DB update faild",
 		DetailEN: "Writing a result to the status store failed.", DetailJA: "状態データベースへの結果の書き込みに失敗した。"},
 	{Code: -500, Class: ClassSystem, Blame: BlameSystem, Reason: "undefined", Ref: refSystem,
 		EN: "Bounce for a known recipient carries no status code", JA: "バウンスメールのエラーコードが取得できなかった",

@@ -34,7 +34,7 @@ func TestSystemErrorText(t *testing.T) {
 		// cause already in the detail is not repeated; newlines go.
 		{NewSystemError(-102, "insert failed:\n  database is locked", errors.New("database is locked")),
 			"-102 Status database update failed: insert failed: database is locked",
-			"-102 MySQL DB update faild: insert failed: database is locked"},
+			"-102 状態データベースを更新できなかった: insert failed: database is locked"},
 	}
 	for _, c := range cases {
 		if got := c.err.Error(); got != c.en {
