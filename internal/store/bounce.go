@@ -124,6 +124,9 @@ func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome
 		return nil, nil
 	}
 	out := make([]BounceOutcome, len(todo))
+	if err := (&bounceStmts{s: s}).prepare(ctx); err != nil {
+		return nil, readErr(err)
+	}
 	err := s.update(ctx, nil, func(tx *sql.Tx) error {
 		st := &bounceStmts{s: s, tx: tx, campaigns: map[string]int64{}}
 		defer st.close()
@@ -132,6 +135,11 @@ func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome
 			if out[i], err = s.recordBounce(ctx, st, b, keys[i]); err != nil {
 				return err
 			}
+		}
+		// Scores last, all at once: nothing in recordBounce reads them,
+		// and score keeps the order of an address's changes.
+		if len(st.finals) > 0 {
+			return s.score(ctx, tx, st.finals, st.addrs, s.now())
 		}
 		return nil
 	})
@@ -144,9 +152,13 @@ func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome
 // RowExists says whether a campaign (by name) has a list row of that
 // number: what the receiver asks before it accepts mail to a VERP address.
 func (s *Store) RowExists(ctx context.Context, campaign string, row int64) (bool, error) {
+	st, err := s.prepared(ctx, `SELECT COUNT(*) FROM recipients WHERE row_no = ? AND campaign_id =
+		(SELECT id FROM campaigns WHERE name = ?)`)
+	if err != nil {
+		return false, readErr(err)
+	}
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipients WHERE row_no = ? AND campaign_id =
-		(SELECT id FROM campaigns WHERE name = ?)`, row, campaign).Scan(&n)
+	err = st.QueryRowContext(ctx, row, campaign).Scan(&n)
 	return n > 0, readErr(err)
 }
 
@@ -271,9 +283,7 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 	}
 	if add {
 		f := Final{RecipientID: id, Result: outcome.Result{Code: b.Code, Enhanced: b.Enhanced}, Weight: w}
-		if err := s.score(ctx, st.tx, []Final{f}, []string{addr}, now); err != nil {
-			return "", err
-		}
+		st.finals, st.addrs = append(st.finals, f), append(st.addrs, addr)
 	}
 	return out, nil
 }

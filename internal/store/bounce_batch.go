@@ -17,14 +17,17 @@ const (
 	bsCount
 )
 
-// bounceStmts holds one transaction's prepared statements of
-// recordBounce, each prepared on first use and closed with the
-// transaction, and the campaign ids it has looked up.
+// bounceStmts holds one transaction's statements of recordBounce (the
+// store's, prepared once, bound to the transaction on first use and
+// closed with it), the campaign ids it has looked up, and the score
+// changes it collected: scored once, at the end, in one statement or two.
 type bounceStmts struct {
 	s         *Store
 	tx        *sql.Tx
 	st        [bsCount]*sql.Stmt
 	campaigns map[string]int64 // name → id; 0: no such campaign
+	finals    []Final          // the score changes, in order
+	addrs     []string         // their addresses
 }
 
 func (b *bounceStmts) query(i int) string {
@@ -59,11 +62,30 @@ func (b *bounceStmts) query(i int) string {
 	panic("store: no bounce statement")
 }
 
+// prepare prepares every statement on the store before the transaction
+// starts: the embedded store has one connection, which the transaction
+// then holds, so the store could not prepare one inside it.
+func (b *bounceStmts) prepare(ctx context.Context) error {
+	for i := range bsCount {
+		if _, err := b.s.prepared(ctx, b.query(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (b *bounceStmts) stmt(ctx context.Context, i int) (*sql.Stmt, error) {
 	if b.st[i] != nil {
 		return b.st[i], nil
 	}
-	st, err := b.tx.PrepareContext(ctx, b.query(i))
+	st, err := b.s.cached(b.query(i)), error(nil)
+	if st == nil {
+		// Not prepared before the transaction (prepare failed): in it.
+		st, err = b.tx.PrepareContext(ctx, b.query(i))
+	} else {
+		// On the connection that prepared it already, this prepares nothing.
+		st = b.tx.StmtContext(ctx, st)
+	}
 	if err != nil {
 		return nil, err
 	}
