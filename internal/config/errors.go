@@ -6,7 +6,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
-// The system codes of SPEC §4.4 this package returns.
+// The system codes of docs/spec.md §4.4 this package returns.
 const (
 	CodeCannotOpen = -4 // the file does not exist
 	CodeCannotRead = -5 // the file cannot be read, or is not valid TOML
