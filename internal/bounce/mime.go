@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 
 	"unicode/utf8"
@@ -230,8 +229,8 @@ func decodeCTE(b []byte, cte string) []byte {
 		}
 		return out[:n]
 	case "quoted-printable":
-		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(b)))
-		if err != nil && len(out) == 0 {
+		out, failed := decodeQP(b)
+		if failed && len(out) == 0 {
 			return b
 		}
 		return out
@@ -290,7 +289,10 @@ func splitMultipart(b []byte, boundary string) [][]byte {
 		if end >= 0 {
 			lineEnd, next = pos+end, pos+end+1
 		}
-		line := bytes.TrimRight(b[pos:lineEnd], "\r \t")
+		line := b[pos:lineEnd]
+		if len(line) >= 2 && line[0] == '-' && line[1] == '-' {
+			line = bytes.TrimRight(line, "\r \t")
+		}
 		// Only "--B" and "--B--" delimit: "--B0" is another boundary
 		// that merely starts the same way.
 		if bytes.HasPrefix(line, delim) && (len(line) == len(delim) || bytes.Equal(line[len(delim):], []byte("--"))) {

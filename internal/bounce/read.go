@@ -60,6 +60,40 @@ type reader struct {
 	exclude  map[string]bool
 	textOnce bool
 	text     string // the bounce's own text, cut before the returned message
+	// Derived from text once, as every recipient's judgement reads them.
+	lowerOnce, ruleOnce, cmdOnce bool
+	lower                        string // strings.ToLower(text)
+	textRule                     rule   // the rule matching lower without its addresses
+	textRuleOK                   bool
+	textCmd                      string // transcriptCommand(text)
+}
+
+// lowerText is the bounce's own text lower-cased.
+func (r *reader) lowerText() string {
+	if !r.lowerOnce {
+		r.lowerOnce = true
+		r.lower = strings.ToLower(r.bodyText())
+	}
+	return r.lower
+}
+
+// textMatch is the first rule the bounce's own text matches.
+func (r *reader) textMatch() (rule, bool) {
+	if !r.ruleOnce {
+		r.ruleOnce = true
+		r.textRule, r.textRuleOK = r.rules.match(withoutAddrs(r.lowerText()))
+	}
+	return r.textRule, r.textRuleOK
+}
+
+// transcript is the command the first failure of a session transcript
+// in the text answered.
+func (r *reader) transcript() string {
+	if !r.cmdOnce {
+		r.cmdOnce = true
+		r.textCmd = transcriptCommand(r.bodyText())
+	}
+	return r.textCmd
 }
 
 func newReader(h header, body []byte, opt Options) *reader {
@@ -358,7 +392,7 @@ func (r *reader) isBounce() bool {
 	// A returned message and words of failure, whatever the sender and
 	// subject (au one net sends "Subject: Mail" from no-reply).
 	if r.returned != nil {
-		lt := strings.ToLower(r.bodyText())
+		lt := r.lowerText()
 		for _, s := range failureWords {
 			if strings.Contains(lt, s) {
 				return true
@@ -407,7 +441,7 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 			res.Command = commandOf(lctx)
 		}
 		if res.Command == "" {
-			res.Command = transcriptCommand(r.bodyText())
+			res.Command = r.transcript()
 		}
 	}
 
@@ -419,7 +453,7 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 			res.Reason = reason
 		} else if rl, ok := r.rules.match(mctx); ok && context != "" && diag != "" {
 			res.Reason, ruleCode = rl.reason, rl.code
-		} else if rl, ok := r.rules.match(withoutAddrs(strings.ToLower(r.bodyText()))); ok {
+		} else if rl, ok := r.textMatch(); ok {
 			res.Reason, ruleCode = rl.reason, rl.code
 		} else if stated != "" || reply != 0 {
 			res.Reason = "onhold"
@@ -442,7 +476,7 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 				}
 			}
 		}
-	case action == "failed" && temporary && (res.Reason == "networkerror" || res.Reason == "systemerror" || res.Reason == "onhold") && !mentionsLoop(lsrc) && !mentionsLoop(strings.ToLower(r.bodyText())):
+	case action == "failed" && temporary && (res.Reason == "networkerror" || res.Reason == "systemerror" || res.Reason == "onhold") && !mentionsLoop(lsrc) && !mentionsLoop(r.lowerText()):
 		// A failure report after retrying a temporary failure: the
 		// message lifetime ran out, whatever the last try met.
 		res.Reason = "expired"
@@ -538,7 +572,7 @@ func (r *reader) delayNotice(action string) bool {
 	if action != "" {
 		return false
 	}
-	lt := strings.ToLower(r.bodyText())
+	lt := r.lowerText()
 	for _, w := range []string{"will be retried", "will continue trying", "will keep trying", "this is a warning", "still undelivered", "delivery has been delayed", "has been delayed", "only a temporary failure report"} {
 		if strings.Contains(lt, w) {
 			return true

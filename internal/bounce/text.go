@@ -24,6 +24,16 @@ var originalMarkers = []string{
 	"以下は元のメッセージ", "元のメッセージ", "original message text follows", "message headers follow",
 }
 
+// markerStart has the lower-case first octets of the ASCII markers.
+var markerStart = func() (set [256]bool) {
+	for _, m := range originalMarkers {
+		if m[0] < 0x80 {
+			set[m[0]] = true
+		}
+	}
+	return set
+}()
+
 // cutOriginal drops the copy of the original message that prose bounces
 // append after their explanation.
 func cutOriginal(s string) string {
@@ -40,10 +50,14 @@ func cutOriginal(s string) string {
 		t := strings.TrimSpace(line)
 		if t != "" {
 			decorated := t[0] == '-' || t[0] == '=' || t[0] == '*' || t[0] == '_' || t[0] == '#'
-			bare := strings.ToLower(strings.Trim(t, "-=*_#<> \t:."))
-			for _, m := range originalMarkers {
-				if strings.HasPrefix(bare, m) && (decorated || strings.HasSuffix(bare, "follows") || strings.HasSuffix(bare, "follow") || strings.HasPrefix(bare, "below this line") || m[0] >= 0x80) {
-					return s[:pos]
+			// Most lines cannot begin a marker: lower-case only those that
+			// can (a non-ASCII first octet is always looked at).
+			if core := strings.Trim(t, "-=*_#<> \t:."); core != "" && (core[0] >= 0x80 || markerStart[core[0]|0x20]) {
+				bare := strings.ToLower(core)
+				for _, m := range originalMarkers {
+					if strings.HasPrefix(bare, m) && (decorated || strings.HasSuffix(bare, "follows") || strings.HasSuffix(bare, "follow") || strings.HasPrefix(bare, "below this line") || m[0] >= 0x80) {
+						return s[:pos]
+					}
 				}
 			}
 			if lines > 3 && (strings.HasPrefix(line, "Received: from ") || strings.HasPrefix(line, "Return-Path: <") || strings.HasPrefix(line, "Return-path: <")) {
@@ -263,7 +277,15 @@ func (r *reader) around(addr string) string {
 	if addr == "" || text == "" {
 		return ""
 	}
-	i := indexFold(text, addr)
+	i := strings.Index(text, addr)
+	if i < 0 {
+		// addr is lower case. The offset in the lower-cased text holds
+		// in text only while lower-casing kept lengths ("İ" does not).
+		i = strings.Index(r.lowerText(), addr)
+		if i >= 0 && (i+len(addr) > len(text) || !strings.EqualFold(text[i:i+len(addr)], addr)) {
+			i = -1
+		}
+	}
 	if i < 0 {
 		return ""
 	}
@@ -286,15 +308,4 @@ func (r *reader) around(addr string) string {
 		end = next
 	}
 	return text[start:end]
-}
-
-// indexFold is strings.Index ignoring ASCII case of s (addr is lower case).
-func indexFold(s, addr string) int {
-	if i := strings.Index(s, addr); i >= 0 {
-		return i
-	}
-	if len(s) > maxBodyText {
-		return -1
-	}
-	return strings.Index(strings.ToLower(s), addr)
 }
