@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bounce.sh: the bounce reader's targets (issue 12, "Targets"), side by
 # side in one run on the public corpus (../shared/bounce-corpus beside the
-# checkout, 629 mails):
+# checkout, 629 mails; docs/bounce-corpus.md says where it comes from):
 #
 #   1. speed: bench/cmd/bouncetime (bounce.Read over every file, nothing
 #      else) with GOMAXPROCS=1 against one perl process of

@@ -10,7 +10,8 @@ import (
 )
 
 // corpusDir finds the public bounce corpus (../shared/bounce-corpus beside
-// the checkout, or $HIKYAKU_BOUNCE_CORPUS).
+// the checkout, or $HIKYAKU_BOUNCE_CORPUS; docs/bounce-corpus.md says where
+// it comes from).
 func corpusDir(t testing.TB) string {
 	dir := os.Getenv("HIKYAKU_BOUNCE_CORPUS")
 	if dir == "" {

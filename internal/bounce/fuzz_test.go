@@ -11,7 +11,8 @@ import (
 )
 
 // findCorpusMails is the corpus's maildir-bsd folder ($HIKYAKU_BOUNCE_CORPUS
-// or ../shared/bounce-corpus beside the checkout), or ok false.
+// or ../shared/bounce-corpus beside the checkout; docs/bounce-corpus.md
+// says where it comes from), or ok false.
 func findCorpusMails() (string, bool) {
 	dir := os.Getenv("HIKYAKU_BOUNCE_CORPUS")
 	if dir == "" {
