@@ -3,6 +3,7 @@ package dkim
 import (
 	"strings"
 
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/spf"
 )
 
@@ -68,20 +69,7 @@ func AuthenticationResults(authserv string, spfInfo *SPFInfo, dkim []VerifyResul
 			words[len(words)-1] += ";"
 		}
 		b.WriteString("\r\n\t")
-		col := 1
-		for j, w := range words {
-			if j > 0 {
-				if col+1+len(w) > 78 {
-					b.WriteString("\r\n\t")
-					col = 1
-				} else {
-					b.WriteByte(' ')
-					col++
-				}
-			}
-			b.WriteString(w)
-			col += len(w)
-		}
+		protocol.FoldWords(&b, 1, words)
 	}
 	b.WriteString("\r\n")
 	return b.String()
@@ -103,7 +91,7 @@ func value(s string) string {
 // address of dot-atom local part goes bare; anything else is quoted.
 func pvalue(s string) string {
 	s = clean(s)
-	if at := strings.LastIndexByte(s, '@'); at >= 0 && (isDotAtom(s[:at]) || isQuoted(s[:at])) && isDotAtom(s[at+1:]) {
+	if local, domain, ok := protocol.SplitAddress(s); ok && (protocol.IsDotAtom(local) || isQuoted(local)) && protocol.IsDotAtom(domain) {
 		return s
 	}
 	return value(s)
@@ -141,19 +129,6 @@ func clean(s string) string {
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0) {
 			return false
 		}
 	}

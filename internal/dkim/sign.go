@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	msgdkim "github.com/emersion/go-msgauth/dkim"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // SignedHeaders are the fields signed when present, in this order (RFC
@@ -178,11 +180,11 @@ func fromDomain(fields []field) string {
 		} else {
 			addr = roughAddress(f.value)
 		}
-		at := strings.LastIndexByte(addr, '@')
-		if at < 0 {
+		_, domain, ok := protocol.SplitAddress(addr)
+		if !ok {
 			return ""
 		}
-		d, err := normDomain(addr[at+1:])
+		d, err := normDomain(domain)
 		if err != nil {
 			return ""
 		}

@@ -407,3 +407,23 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// SplitAddress cuts an address written as text, "local@domain", at its
+// last '@': a quoted local part may hold an '@', a domain never does. ok
+// is false when there is no '@'; either part may be empty, which the
+// caller judges. It checks nothing else (ParseAddress does): it is for
+// addresses already parsed once, or read back from a store or a header.
+func SplitAddress(addr string) (local, domain string, ok bool) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr, "", false
+	}
+	return addr[:i], addr[i+1:], true
+}
+
+// DomainOf is the domain part of an address as written (what follows its
+// last '@'), "" when it has none.
+func DomainOf(addr string) string {
+	_, d, _ := SplitAddress(addr)
+	return d
+}

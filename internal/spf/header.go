@@ -3,6 +3,8 @@ package spf
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // ReceivedSPF is the Received-SPF header field of RFC 7208 §9.1 for a
@@ -39,23 +41,10 @@ func ReceivedSPF(res Result, ip netip.Addr, helo, sender, receiver string) strin
 
 // fold joins header words with single spaces into lines of at most 78
 // octets where the words allow it, continuing lines with a tab, and ends
-// the field with CRLF. A word longer than a line stays whole.
+// the field with CRLF.
 func fold(words []string) string {
 	var b strings.Builder
-	col := 0
-	for i, w := range words {
-		if i > 0 {
-			if col+1+len(w) > 78 {
-				b.WriteString("\r\n\t")
-				col = 1
-			} else {
-				b.WriteByte(' ')
-				col++
-			}
-		}
-		b.WriteString(w)
-		col += len(w)
-	}
+	protocol.FoldWords(&b, 0, words)
 	b.WriteString("\r\n")
 	return b.String()
 }
@@ -79,25 +68,9 @@ func escapeComment(s string) string {
 // (RFC 5322 §3.2.3–3.2.4; RFC 6532 lets UTF-8 through).
 func value(s string) string {
 	s = clean(s)
-	if isDotAtom(s) {
+	if protocol.IsDotAtom(s) {
 		return s
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
-}
-
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.':
-		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

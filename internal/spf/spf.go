@@ -11,6 +11,7 @@ import (
 
 	libspf "blitiri.com.ar/go/spf"
 
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/resolve"
 )
 
@@ -82,15 +83,14 @@ func Identity(helo, sender string) (string, string) {
 	if sender == "" || sender == "<>" {
 		return "postmaster@" + helo, helo
 	}
-	i := strings.LastIndexByte(sender, '@')
-	if i < 0 {
+	local, domain, ok := protocol.SplitAddress(sender)
+	if !ok {
 		return sender + "@" + helo, helo
 	}
-	if i == 0 { // RFC 7208 §4.3: no local-part means "postmaster"
+	if local == "" { // RFC 7208 §4.3: no local-part means "postmaster"
 		sender = "postmaster" + sender
-		i = len("postmaster")
 	}
-	return sender, strings.TrimSuffix(sender[i+1:], ".")
+	return sender, strings.TrimSuffix(domain, ".")
 }
 
 // checkable is RFC 7208 §4.3's test: a multi-label name with labels of
