@@ -2,8 +2,9 @@
 // campaigns, their recipients and each recipient's claim and final outcome,
 // every delivery attempt, the per-address error score and the suppression
 // list. It owns the schema and its migrations, and it is the only code that
-// writes those tables; the campaign runner, the workers on other nodes and
-// the `campaign status|report|list` commands go through it.
+// writes those tables; the campaign runner, the workers on other nodes,
+// the bounce intake, the reports (internal/report) and the dashboard
+// (internal/web) go through it.
 //
 // Two engines hold the same logical schema: an embedded SQLite file
 // (modernc.org/sqlite, pure Go, nothing to install) by default, and
