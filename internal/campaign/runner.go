@@ -15,6 +15,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/delivery"
 	"github.com/hikyaku/hikyaku/internal/outcome"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/store"
 )
 
@@ -461,7 +462,7 @@ func (r *Runner) attempt(ctx context.Context, j *job) {
 	res := r.opt.Engine.Deliver(context.WithoutCancel(ctx), msg)[0]
 	took := r.opt.Now().Sub(start)
 	if r.opt.Rules != nil && res.Code >= 400 && res.Code < 600 {
-		if c, ok := r.opt.Rules.Classify(domainOf(rc.Email), res); ok {
+		if c, ok := r.opt.Rules.Classify(strings.ToLower(protocol.DomainOf(rc.Email)), res); ok {
 			res = c
 		}
 	}
@@ -685,11 +686,4 @@ func expired(last outcome.Result) outcome.Result {
 	}
 	res.Host, res.IP, res.Phase, res.Command = last.Host, last.IP, last.Phase, last.Command
 	return res
-}
-
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(addr[i+1:])
-	}
-	return ""
 }

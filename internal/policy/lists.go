@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // Action is what a list says of a client, name or address.
@@ -356,15 +358,15 @@ func normAddrPattern(p string) (string, error) {
 // without a final dot and in A-labels. ok is false without a domain.
 func normAddr(a string) (string, bool) {
 	a = strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">")
-	i := strings.LastIndexByte(a, '@')
-	if i <= 0 || i == len(a)-1 {
+	local, domain, ok := protocol.SplitAddress(a)
+	if !ok || local == "" || domain == "" {
 		return strings.ToLower(a), false
 	}
-	d, err := normName(a[i+1:])
+	d, err := normName(domain)
 	if err != nil {
-		d = strings.ToLower(a[i+1:])
+		d = strings.ToLower(domain)
 	}
-	return strings.ToLower(a[:i]) + "@" + d, true
+	return strings.ToLower(local) + "@" + d, true
 }
 
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?") }

@@ -3,6 +3,8 @@ package policy
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // pair holds the allow and deny rules of one level and key; allow wins.
@@ -187,7 +189,7 @@ func (a *addrRules) match(addr string) Verdict {
 	}
 	domain := ""
 	if hasDomain {
-		domain = n[strings.LastIndexByte(n, '@')+1:]
+		domain = protocol.DomainOf(n)
 		if p := a.domains[domain]; p != nil {
 			if v, ok := p.verdict(); ok {
 				return v

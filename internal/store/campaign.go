@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // CampaignState is where a campaign stands; the runner sets it.
@@ -78,13 +80,6 @@ type Recipient struct {
 // address lower-cased. The local part is case-sensitive in RFC 5321, but no
 // mailbox provider treats it so, and one score per person is the point.
 func addrKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-func domainOf(key string) string {
-	if i := strings.LastIndexByte(key, '@'); i >= 0 {
-		return key[i+1:]
-	}
-	return ""
-}
 
 // CreateCampaign records a new campaign and returns its id. A name in use
 // gives ErrExists (find it with CampaignByName to resume it). Created
@@ -226,7 +221,7 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 					st = StatePending
 				}
 				key := addrKey(r.Email)
-				args = append(args, campaignID, r.Row, r.Email, key, domainOf(key), string(fields),
+				args = append(args, campaignID, r.Row, r.Email, key, protocol.DomainOf(key), string(fields),
 					string(st), "", 0, r.FinalCode, r.FinalEnhanced, r.FinalText, 0)
 			}
 			q := `INSERT INTO recipients (campaign_id, row_no, email, addr, domain, fields, state, owner,

@@ -6,6 +6,8 @@ import (
 	"encoding/base32"
 	"strconv"
 	"strings"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // Prefix starts every VERP local part.
@@ -70,11 +72,10 @@ func IsVERP(addr string) bool {
 
 func split(addr string) (campaign string, row int64, h string, ok bool) {
 	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
+	local, _, found := protocol.SplitAddress(addr)
+	if !found {
 		return "", 0, "", false
 	}
-	local := addr[:at]
 	if len(local) > 64 || len(local) < len(Prefix) || !strings.EqualFold(local[:len(Prefix)], Prefix) {
 		return "", 0, "", false
 	}

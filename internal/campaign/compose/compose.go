@@ -452,8 +452,7 @@ func (t *Template) charsetFor(email string) string {
 	if len(t.byDomain) == 0 {
 		return t.charset
 	}
-	at := strings.LastIndexByte(email, '@')
-	d := strings.ToLower(strings.TrimSuffix(email[at+1:], "."))
+	d := strings.ToLower(strings.TrimSuffix(protocol.DomainOf(email), "."))
 	for {
 		if cs, ok := t.byDomain[d]; ok {
 			return cs

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hikyaku/hikyaku/internal/longline"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
@@ -80,7 +81,7 @@ func (t *Template) Execute(campaign string, row int, email string, fields map[st
 			return Output{}, errNoVERPKey
 		}
 		out.ReturnPath = VERP(campaign, row, t.verp, t.verpKey)
-		if local := out.ReturnPath[:strings.LastIndexByte(out.ReturnPath, '@')]; len(local) > 64 {
+		if local, _, _ := protocol.SplitAddress(out.ReturnPath); len(local) > 64 {
 			return Output{}, fmt.Errorf("compose: the VERP local part %q is over 64 octets; use a shorter campaign name", local)
 		}
 	}
