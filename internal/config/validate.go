@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // Validate checks every value's range and the values against each other.
@@ -140,7 +141,7 @@ func (c *Config) validate() *invalid {
 func (c *Config) validateBounce() *invalid {
 	b := c.Bounce
 	for _, a := range b.ComplaintAddresses {
-		local, dom, ok := strings.Cut(a, "@")
+		local, dom, ok := protocol.SplitAddress(a)
 		if !ok || local == "" || strings.ContainsAny(a, " \t<>\r\n") {
 			return bad("bounce.complaint_addresses", "%q is not an address local@domain", a)
 		}

@@ -165,8 +165,7 @@ func (e *Engine) report(m Message, i int, r outcome.Result, d time.Duration) {
 		return
 	}
 	addr := m.Recipients[i].Addr
-	_, dom, _ := strings.Cut(addr, "@")
-	e.opt.OnAttempt(Attempt{QueueID: m.ID, Recipient: addr, Domain: strings.ToLower(dom), Result: r, Duration: d})
+	e.opt.OnAttempt(Attempt{QueueID: m.ID, Recipient: addr, Domain: strings.ToLower(protocol.DomainOf(addr)), Result: r, Duration: d})
 }
 
 // deliverDomain tries the domain's mail hosts in order until every

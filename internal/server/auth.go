@@ -217,7 +217,7 @@ func (c *session) ownsSender(addr string) bool {
 	if addr == c.authUser {
 		return true
 	}
-	if local, domain, ok := strings.Cut(addr, "@"); ok {
+	if local, domain, ok := protocol.SplitAddress(addr); ok {
 		if base, _, tagged := strings.Cut(local, "+"); tagged && base+"@"+domain == c.authUser {
 			return true
 		}
