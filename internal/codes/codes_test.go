@@ -2,6 +2,9 @@ package codes
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,5 +336,46 @@ func TestJapaneseExplanations(t *testing.T) {
 		if !hasJapanese(r.JA) || r.JA == r.EN {
 			t.Errorf("reply %s: Japanese text %q", r.Name, r.JA)
 		}
+	}
+}
+
+// TestRepliesListed: the checks above, ReplyByName and `explain` see the
+// replies through allReplies; a Reply variable of replies.go left out of
+// it would be written by the server without any of them. Every one is
+// listed, by its name as written in the literal.
+func TestRepliesListed(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "replies.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, r := range Replies() {
+		listed[r.Name] = true
+	}
+	declared := 0
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, v := range vs.Values {
+			cl, ok := v.(*ast.CompositeLit)
+			if !ok {
+				continue
+			}
+			if id, ok := cl.Type.(*ast.Ident); !ok || id.Name != "Reply" {
+				continue
+			}
+			declared++
+			lit, _ := cl.Elts[0].(*ast.BasicLit)
+			name, err := strconv.Unquote(lit.Value)
+			if err != nil || !listed[name] {
+				t.Errorf("%s (%s) is not in allReplies", vs.Names[i].Name, lit.Value)
+			}
+		}
+		return true
+	})
+	if declared == 0 || declared != len(Replies()) {
+		t.Errorf("%d Reply variables declared, %d in allReplies", declared, len(Replies()))
 	}
 }
