@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/report"
 )
 
 // Asynchronous bounces end to end (issue 12): a campaign sends to a real
@@ -132,7 +134,7 @@ retry_max = "1s"
 
 	// The store's side, through `campaign export`: both rows end with the
 	// bounce's result, noted as asynchronous, the 250 attempt kept.
-	var rows map[string]exportRecord
+	var rows map[string]report.ExportRecord
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		rows = exportJSON(t, bin, d.cfgPath, "spring")
@@ -168,7 +170,7 @@ retry_max = "1s"
 	if g.Code != 606 || g.Reason != "expired" || g.Score.String() != "0" || g.Attempts < 1 {
 		t.Errorf("export of %s: %s\nwant code 606, async, reason expired, score 0, the 250 attempt kept", deadRcpt, fmtRecord(g))
 	}
-	for _, r := range []exportRecord{u, g} {
+	for _, r := range []report.ExportRecord{u, g} {
 		if r.State != "failed" {
 			t.Errorf("export of %s: state %s, want failed (a bounce after 250 replaces the final)", r.Email, r.State)
 		}
@@ -273,7 +275,7 @@ func findPostfixBounce(log, rcpt, final, port string) (b postfixBounce, problem 
 
 // exportJSON runs `campaign export --format json` and returns the rows by
 // address.
-func exportJSON(t *testing.T, bin, cfg, name string) map[string]exportRecord {
+func exportJSON(t *testing.T, bin, cfg, name string) map[string]report.ExportRecord {
 	t.Helper()
 	cmd := exec.Command(bin, "campaign", "export", "--config", cfg, "--format", "json", name)
 	var stderr strings.Builder
@@ -282,12 +284,12 @@ func exportJSON(t *testing.T, bin, cfg, name string) map[string]exportRecord {
 	if err != nil {
 		t.Fatalf("campaign export: %v\n%s", err, stderr.String())
 	}
-	rows := map[string]exportRecord{}
+	rows := map[string]report.ExportRecord{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if line == "" {
 			continue
 		}
-		var r exportRecord
+		var r report.ExportRecord
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("campaign export: %v in %q", err, line)
 		}
@@ -296,7 +298,7 @@ func exportJSON(t *testing.T, bin, cfg, name string) map[string]exportRecord {
 	return rows
 }
 
-func fmtRecord(r exportRecord) string {
+func fmtRecord(r report.ExportRecord) string {
 	return fmt.Sprintf("row %d %s: state %s, code %d, enhanced %q, text %q, attempts %d, async %v, reason %q, score %s",
 		r.Row, r.Email, r.State, r.Code, r.Enhanced, r.Text, r.Attempts, r.Async, r.Reason, r.Score)
 }

@@ -156,18 +156,7 @@ func (w *bounceWorld) start() {
 			cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", w.smtp)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("serve did not start: %v\n%s", err, w.log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(w.t, w.smtp, w.log)
 }
 
 // row is the stored recipient of email.
@@ -441,7 +430,7 @@ func TestE2EBounceParseCLI(t *testing.T) {
 	if _, _, code := hkRun(t, "bounce", "parse", "--nope", dsn); code != 2 {
 		t.Errorf("a bad flag: exit %d, want 2", code)
 	}
-	if _, stderr, code := hkRun(t, "bounce", "parse", "--help"); code != 0 || !strings.Contains(stderr, "usage: hikyaku bounce parse") {
-		t.Errorf("--help: exit %d\n%s", code, stderr)
+	if stdout, _, code := hkRun(t, "bounce", "parse", "--help"); code != 0 || !strings.Contains(stdout, "hikyaku bounce parse [--json] FILE") {
+		t.Errorf("--help: exit %d, want 0 and the usage on stdout\n%s", code, stdout)
 	}
 }

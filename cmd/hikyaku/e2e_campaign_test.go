@@ -297,7 +297,7 @@ func TestE2ECampaignCodesAndStop(t *testing.T) {
 	w.stderr.Reset()
 	os.WriteFile(w.cfg, bytes.Replace(mustRead(t, w.cfg), []byte("[campaign]\n"), []byte("[campaign]\nstop_window = 5\nstop_percent = 60\nbatch = 2\nconcurrency = 1\n"), 1), 0o644)
 	err = w.command("campaign", "run", "--list", w.list, "--template", w.tmpl, "--name", "blocked").Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(w.stderr.String(), "hikyaku: -11 campaign stopped") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(strings.ToLower(w.stderr.String()), "hikyaku: -11 campaign stopped") {
 		t.Errorf("blocked campaign: %v, want exit 1 with -11\n%s", err, w.stderr.String())
 	}
 }

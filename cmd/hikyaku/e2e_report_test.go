@@ -18,6 +18,7 @@ import (
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/outcome"
+	"github.com/hikyaku/hikyaku/internal/report"
 	"github.com/hikyaku/hikyaku/internal/store"
 )
 
@@ -193,7 +194,7 @@ func TestE2EReportCampaign(t *testing.T) {
 			!strings.HasPrefix(out, "ID  NAME") {
 			t.Errorf("campaign list:\n%s", out)
 		}
-		var rows []listRow
+		var rows []report.ListRow
 		if err := json.Unmarshal([]byte(hkOK(t, "campaign", "list", "--json", "--config", cfg)), &rows); err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +219,7 @@ func TestE2EReportCampaign(t *testing.T) {
 				t.Errorf("campaign status: no match for %s in\n%s", re, out)
 			}
 		}
-		var s statusJSON
+		var s report.StatusJSON
 		// By id, with the flag after it.
 		if err := json.Unmarshal([]byte(hkOK(t, "campaign", "status", "--config", cfg, "1", "--json")), &s); err != nil {
 			t.Fatal(err)
@@ -261,8 +262,8 @@ func TestE2EReportCampaign(t *testing.T) {
 			}
 		}
 		var r struct {
-			reportJSON
-			Rows []codeRow `json:"rows"`
+			report.ReportJSON
+			Rows []report.CodeRow `json:"rows"`
 		}
 		if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--json", "--config", cfg, "spring-sale")), &r); err != nil {
 			t.Fatal(err)
@@ -293,8 +294,8 @@ func TestE2EReportCampaign(t *testing.T) {
 			}
 		}
 		var tl struct {
-			reportJSON
-			Rows []groupRow `json:"rows"`
+			report.ReportJSON
+			Rows []report.GroupRow `json:"rows"`
 		}
 		if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--config", cfg, "--by", "time", "--bucket", "24h", "--json", "spring-sale")), &tl); err != nil {
 			t.Fatal(err)
@@ -341,7 +342,7 @@ func TestE2EReportCampaign(t *testing.T) {
 		}
 		var got []exportRow
 		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-			var rec exportRecord
+			var rec report.ExportRecord
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
 				t.Fatalf("json line %q: %v", line, err)
 			}
@@ -379,7 +380,7 @@ func TestE2EReportCampaign(t *testing.T) {
 		if out := hkOK(t, "campaign", "suppress", "add", "--config", cfg, "zed@example.org"); !strings.Contains(out, "already suppressed since") {
 			t.Errorf("suppress add twice: %q", out)
 		}
-		var p suppressionJSON
+		var p report.SuppressionJSON
 		if err := json.Unmarshal([]byte(hkOK(t, "campaign", "suppress", "list", "--json", "--config", cfg, "ZED@example.org")), &p); err != nil {
 			t.Fatal(err)
 		}
@@ -542,8 +543,8 @@ func TestE2EReportBounces(t *testing.T) {
 		}
 	}
 	var byCode struct {
-		reportJSON
-		Rows []codeRow `json:"rows"`
+		report.ReportJSON
+		Rows []report.CodeRow `json:"rows"`
 	}
 	if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--json", "--config", cfg, "bounced")), &byCode); err != nil {
 		t.Fatal(err)
@@ -567,8 +568,8 @@ func TestE2EReportBounces(t *testing.T) {
 		t.Errorf("report --by reason --lang ja:\n%s", ja)
 	}
 	var reasons struct {
-		reportJSON
-		Rows []groupRow `json:"rows"`
+		report.ReportJSON
+		Rows []report.GroupRow `json:"rows"`
 	}
 	if err := json.Unmarshal([]byte(hkOK(t, "campaign", "report", "--json", "--by", "reason", "--config", cfg, "bounced")), &reasons); err != nil {
 		t.Fatal(err)
@@ -610,4 +611,11 @@ func TestE2EReportBounces(t *testing.T) {
 	if strings.Contains(sup, "b@example.jp") {
 		t.Errorf("a sender-side bounce suppressed b@example.jp:\n%s", sup)
 	}
+}
+
+// describe is the code table's entry for a code, whose texts the reports
+// print.
+func describe(code int) codes.Description {
+	d, _ := codes.Describe(fmt.Sprint(code))
+	return d
 }

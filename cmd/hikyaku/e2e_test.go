@@ -115,15 +115,22 @@ func (d *daemon) start() {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(d.stop)
+	waitListening(d.t, d.smtp, d.stderr)
+}
+
+// waitListening waits up to 10s for addr to accept a connection, and
+// fails the test with the server's log when it does not.
+func waitListening(t *testing.T, addr string, log fmt.Stringer) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.Dial("tcp", d.smtp)
+		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("server did not start: %v\n%s", err, d.stderr)
+			t.Fatalf("server on %s did not start: %v\n%s", addr, err, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -64,18 +64,7 @@ func (d *tlsDaemon) start() {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(d.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", d.smtp)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("server did not start: %v\n%s", err, d.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(d.t, d.smtp, d.log)
 }
 
 // startTLSDaemon starts hikyaku with tlsTOML added to [tls] and

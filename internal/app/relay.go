@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -97,8 +97,8 @@ func bouncer(cfg *config.Config, relay *queue.Store, sub *submitter) func(contex
 	}
 }
 
-// runnerOptions maps [delivery] to the Runner.
-func runnerOptions(cfg *config.Config) delivery.RunnerOptions {
+// RunnerOptions maps [delivery] to the Runner.
+func RunnerOptions(cfg *config.Config) delivery.RunnerOptions {
 	d := cfg.Delivery
 	return delivery.RunnerOptions{
 		Lifetime: d.Lifetime.D(), RetryMin: d.RetryMin.D(), RetryMax: d.RetryMax.D(),

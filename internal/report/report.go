@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"context"
@@ -60,9 +60,9 @@ var reportLang = map[string]reportWords{
 	},
 }
 
-// reportJSON is `campaign report --json`; Rows holds codeRow or groupRow
+// ReportJSON is `campaign report --json`; Rows holds CodeRow or GroupRow
 // values as --by says.
-type reportJSON struct {
+type ReportJSON struct {
 	Campaign     campaignRef `json:"campaign"`
 	By           string      `json:"by"`
 	Bucket       string      `json:"bucket,omitempty"`
@@ -74,7 +74,8 @@ type reportJSON struct {
 	SuppressedBy *int        `json:"suppressed_by_campaign,omitempty"`
 }
 
-type codeRow struct {
+// CodeRow is one code of a report by code.
+type CodeRow struct {
 	Code  int     `json:"code"`
 	Count int     `json:"count"`
 	Async int     `json:"async"` // of Count, set by a bounce after the session
@@ -84,7 +85,9 @@ type codeRow struct {
 	JA    string  `json:"ja"`
 }
 
-type groupRow struct {
+// GroupRow is one domain, reason, MX host or time bucket of a grouped
+// report.
+type GroupRow struct {
 	Key       *string        `json:"key,omitempty"`   // domain, reason or MX host ("" when none); absent for --by time
 	Start     *time.Time     `json:"start,omitempty"` // --by time
 	Count     int            `json:"count"`
@@ -94,45 +97,44 @@ type groupRow struct {
 	codes     map[int]int
 }
 
-func runCampaignReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign report", "campaign report [--config FILE] [--lang en|ja] [--by code|domain|reason|mx|time] [--bucket 1m] [--json] NAME|ID", stderr)
-	cfgPath := configFlag(fs)
-	lang := fs.String("lang", "en", `language of the labels and of the codes' meanings: "en" or "ja"`)
-	by := fs.String("by", "code", `"code" (final results), "domain" (final results per destination domain), "reason" (final results per reason name: a bounce's, or the session reply's), "mx" (attempts per MX host) or "time" (attempts per --bucket)`)
-	bucketText := fs.String("bucket", "1m", "width of a time bucket for --by time (30s, 1m, 1h…)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	ref, err := oneCampaignArgs(fs, args, "campaign report")
-	if err != nil {
-		return err
+// Options are what `campaign report` is asked for.
+type Options struct {
+	Lang   string // "en" or "ja": the labels and the codes' meanings
+	By     string // "code", "domain", "reason", "mx" or "time"
+	Bucket string // width of a time bucket for By "time", such as "1m"
+	JSON   bool
+}
+
+// Check tells what is wrong with o, for a usage error.
+func (o Options) Check() error {
+	if _, ok := reportLang[o.Lang]; !ok {
+		return fmt.Errorf(`--lang must be "en" or "ja"`)
 	}
-	w, ok := reportLang[*lang]
-	if !ok {
-		return usagef(`--lang must be "en" or "ja"`)
+	if bucket, err := time.ParseDuration(o.Bucket); err != nil || bucket < time.Millisecond {
+		return fmt.Errorf("--bucket %q: want a duration of at least 1ms such as 1m", o.Bucket)
 	}
-	bucket, err := time.ParseDuration(*bucketText)
-	if err != nil || bucket < time.Millisecond {
-		return usagef("--bucket %q: want a duration of at least 1ms such as 1m", *bucketText)
-	}
-	switch *by {
+	switch o.By {
 	case "code", "domain", "reason", "mx", "time":
 	default:
-		return usagef(`--by must be "code", "domain", "reason", "mx" or "time"`)
+		return fmt.Errorf(`--by must be "code", "domain", "reason", "mx" or "time"`)
 	}
-	ctx := context.Background()
-	st, err := storeFromFlag(ctx, *cfgPath)
-	if err != nil {
+	return nil
+}
+
+// Report prints a campaign's results as o asks: a table with the codes'
+// meanings, or JSON.
+func Report(ctx context.Context, st *store.Store, c store.Campaign, o Options, stdout io.Writer) error {
+	if err := o.Check(); err != nil {
 		return err
 	}
-	defer st.Close()
-	c, err := findCampaign(ctx, st, ref)
-	if err != nil {
-		return err
-	}
-	out := reportJSON{Campaign: refOf(c), By: *by}
-	var groups []*groupRow
-	switch *by {
+	w := reportLang[o.Lang]
+	bucket, _ := time.ParseDuration(o.Bucket)
+	var err error
+	out := ReportJSON{Campaign: refOf(c), By: o.By}
+	var groups []*GroupRow
+	switch o.By {
 	case "code":
-		return reportByCode(ctx, st, c, *lang, w, *asJSON, stdout)
+		return reportByCode(ctx, st, c, o.Lang, w, o.JSON, stdout)
 	case "domain":
 		var cs []store.Count
 		if cs, err = st.CountsByDomain(ctx, c.ID); err == nil {
@@ -149,7 +151,7 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 			groups = groupCounts(cs)
 		}
 	case "time":
-		out.Bucket = *bucketText
+		out.Bucket = o.Bucket
 		var bs []store.Bucket
 		if bs, err = st.Timeline(ctx, c.ID, bucket); err == nil {
 			groups = groupBuckets(bs)
@@ -161,22 +163,22 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 	for _, g := range groups {
 		out.Total += g.Count
 	}
-	if *asJSON {
+	if o.JSON {
 		out.Rows = groups
 		return writeJSON(stdout, out)
 	}
 	what, first, count := w.byDomain, w.domain, w.recipients
-	switch *by {
+	switch o.By {
 	case "reason":
 		what, first = w.byReason, w.reason
 	case "mx":
 		what, first, count = w.byMX, w.mx, w.attempts
 	case "time":
-		what, first, count = fmt.Sprintf(w.byTime, *bucketText), w.time, w.attempts
+		what, first, count = fmt.Sprintf(w.byTime, o.Bucket), w.time, w.attempts
 	}
 	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, what)
 	t := newTable(1, 2)
-	async := *by == "reason"
+	async := o.By == "reason"
 	if async {
 		t = newTable(1, 2, 3)
 		t.add(first, count, w.delivered, w.async, w.codes)
@@ -210,7 +212,7 @@ func runCampaignReport(args []string, stdout, stderr io.Writer) error {
 	if err := t.flush(stdout); err != nil {
 		return err
 	}
-	return writeLegend(stdout, all, *lang, w)
+	return writeLegend(stdout, all, o.Lang, w)
 }
 
 // reportByCode prints every final code with its count, share and meaning.
@@ -237,15 +239,15 @@ func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang s
 		keys = append(keys, code)
 	}
 	slices.Sort(keys)
-	rows := make([]codeRow, len(keys))
+	rows := make([]CodeRow, len(keys))
 	for i, code := range keys {
 		d := describe(code)
-		rows[i] = codeRow{Code: code, Count: finals[code], Async: async[code], Share: percent(finals[code], total) / 100,
+		rows[i] = CodeRow{Code: code, Count: finals[code], Async: async[code], Share: percent(finals[code], total) / 100,
 			Class: classOf(code), EN: d.EN, JA: d.JA}
 	}
 	pending, claimed, skipped := prog[store.StatePending], prog[store.StateClaimed], prog[store.StateSuppressed]
 	if asJSON {
-		return writeJSON(stdout, reportJSON{Campaign: refOf(c), By: "code", Total: total, Rows: rows,
+		return writeJSON(stdout, ReportJSON{Campaign: refOf(c), By: "code", Total: total, Rows: rows,
 			Pending: &pending, Claimed: &claimed, Skipped: &skipped, SuppressedBy: &supBy})
 	}
 	fmt.Fprintf(stdout, w.head, c.ID, c.Name, c.State, fmt.Sprintf(w.byCode, total))
@@ -307,9 +309,9 @@ func writeLegend(stdout io.Writer, all map[int]int, lang string, w reportWords) 
 
 // groupCounts gathers per-key counts into one row per key, the largest
 // first.
-func groupCounts(cs []store.Count) []*groupRow {
-	var out []*groupRow
-	index := map[string]*groupRow{}
+func groupCounts(cs []store.Count) []*GroupRow {
+	var out []*GroupRow
+	index := map[string]*GroupRow{}
 	for _, c := range cs {
 		g := index[c.Key]
 		if g == nil {
@@ -321,15 +323,15 @@ func groupCounts(cs []store.Count) []*groupRow {
 		}
 		g.addCode(c.Code, c.N)
 	}
-	slices.SortStableFunc(out, func(a, b *groupRow) int { return b.Count - a.Count })
+	slices.SortStableFunc(out, func(a, b *GroupRow) int { return b.Count - a.Count })
 	return out
 }
 
 // groupReasons gathers per-reason counts into one row per reason, the
 // largest first.
-func groupReasons(cs []store.ReasonCount) []*groupRow {
-	var out []*groupRow
-	index := map[string]*groupRow{}
+func groupReasons(cs []store.ReasonCount) []*GroupRow {
+	var out []*GroupRow
+	index := map[string]*GroupRow{}
 	for _, c := range cs {
 		g := index[c.Reason]
 		if g == nil {
@@ -342,13 +344,13 @@ func groupReasons(cs []store.ReasonCount) []*groupRow {
 		g.addCode(c.Code, c.N)
 		*g.Async += c.Async
 	}
-	slices.SortStableFunc(out, func(a, b *groupRow) int { return b.Count - a.Count })
+	slices.SortStableFunc(out, func(a, b *GroupRow) int { return b.Count - a.Count })
 	return out
 }
 
 // groupBuckets gathers a timeline into one row per bucket, oldest first.
-func groupBuckets(bs []store.Bucket) []*groupRow {
-	var out []*groupRow
+func groupBuckets(bs []store.Bucket) []*GroupRow {
+	var out []*GroupRow
 	for _, b := range bs {
 		if len(out) == 0 || !out[len(out)-1].Start.Equal(b.Start) {
 			g := newGroup()
@@ -361,9 +363,9 @@ func groupBuckets(bs []store.Bucket) []*groupRow {
 	return out
 }
 
-func newGroup() *groupRow { return &groupRow{Codes: map[string]int{}, codes: map[int]int{}} }
+func newGroup() *GroupRow { return &GroupRow{Codes: map[string]int{}, codes: map[int]int{}} }
 
-func (g *groupRow) addCode(code, n int) {
+func (g *GroupRow) addCode(code, n int) {
 	g.codes[code] += n
 	g.Codes[strconv.Itoa(code)] += n
 	g.Count += n

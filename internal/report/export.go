@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bufio"
@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/store"
@@ -38,8 +35,8 @@ var exportColumns = []string{"row", "email", "state", "code", "enhanced", "text"
 // error score now.
 var exportTail = []string{"async", "reason", "score"}
 
-// exportRecord is one recipient in the export; in JSON lines, one line.
-type exportRecord struct {
+// ExportRecord is one recipient in the export; in JSON lines, one line.
+type ExportRecord struct {
 	Row      int64             `json:"row"`
 	Email    string            `json:"email"`
 	State    store.State       `json:"state"`
@@ -54,7 +51,7 @@ type exportRecord struct {
 	Score    codes.Tenths      `json:"score"`             // the address's error score
 }
 
-func (r exportRecord) cells(fields []string) []string {
+func (r ExportRecord) cells(fields []string) []string {
 	code := ""
 	if r.Code != 0 {
 		code = strconv.Itoa(r.Code)
@@ -74,47 +71,39 @@ func (r exportRecord) cells(fields []string) []string {
 // tsvEscaper keeps every value on one line and free of tabs.
 var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
 
-func runCampaignExport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign export", "campaign export [--config FILE] [--format tsv|csv|json] [--out FILE] NAME|ID", stderr)
-	cfgPath := configFlag(fs)
-	format := fs.String("format", "tsv", `"tsv" (tab, newline, CR and backslash escaped as \t \n \r \\), "csv" (RFC 4180) or "json" (one object per line)`)
-	outPath := fs.String("out", "", "write to FILE, which appears only once complete (default standard output)")
-	ref, err := oneCampaignArgs(fs, args, "campaign export")
-	if err != nil {
-		return err
-	}
-	switch *format {
+// CheckFormat tells whether format is one Export writes, for a usage
+// error.
+func CheckFormat(format string) error {
+	switch format {
 	case "tsv", "csv", "json":
-	default:
-		return usagef(`--format must be "tsv", "csv" or "json"`)
+		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := storeFromFlag(ctx, *cfgPath)
-	if err != nil {
+	return fmt.Errorf(`--format must be "tsv", "csv" or "json"`)
+}
+
+// Export writes every recipient of c in list order, in format ("tsv",
+// "csv" or "json"), to stdout or, when outPath is not "", to that file,
+// which appears only once complete.
+func Export(ctx context.Context, st *store.Store, c store.Campaign, format, outPath string, stdout, stderr io.Writer) error {
+	if err := CheckFormat(format); err != nil {
 		return err
 	}
-	defer st.Close()
-	c, err := findCampaign(ctx, st, ref)
-	if err != nil {
-		return err
-	}
-	if *outPath == "" {
+	if outPath == "" {
 		bw := bufio.NewWriterSize(stdout, 64<<10)
-		if _, err := exportRecipients(ctx, st, c.ID, *format, bw, stderr); err != nil {
+		if _, err := exportRecipients(ctx, st, c.ID, format, bw, stderr); err != nil {
 			bw.Flush()
 			return err
 		}
 		return bw.Flush()
 	}
 	// A temporary file renamed into place: FILE is whole or absent.
-	f, err := os.CreateTemp(filepath.Dir(*outPath), "."+filepath.Base(*outPath)+".*")
+	f, err := os.CreateTemp(filepath.Dir(outPath), "."+filepath.Base(outPath)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // fails harmlessly after the rename
 	bw := bufio.NewWriterSize(f, 64<<10)
-	n, err := exportRecipients(ctx, st, c.ID, *format, bw, stderr)
+	n, err := exportRecipients(ctx, st, c.ID, format, bw, stderr)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -125,12 +114,12 @@ func runCampaignExport(args []string, stdout, stderr io.Writer) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), *outPath)
+		err = os.Rename(f.Name(), outPath)
 	}
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stderr, "exported %d recipients of campaign %d %q to %s\n", n, c.ID, c.Name, *outPath)
+	_, err = fmt.Fprintf(stderr, "exported %d recipients of campaign %d %q to %s\n", n, c.ID, c.Name, outPath)
 	return err
 }
 
@@ -190,7 +179,7 @@ func exportRecipients(ctx context.Context, st *store.Store, campaignID int64, fo
 			return n, err
 		}
 		for _, r := range page {
-			rec := exportRecord{Row: r.Row, Email: r.Email, State: r.State, Code: r.FinalCode,
+			rec := ExportRecord{Row: r.Row, Email: r.Email, State: r.State, Code: r.FinalCode,
 				Enhanced: r.FinalEnhanced, Text: r.FinalText, Attempts: r.Attempts,
 				MXHost: last[r.ID].MXHost, Fields: r.Fields, Async: r.FinalAsync, Reason: r.Reason(),
 				Score: scores[r.Email]}
@@ -252,157 +241,4 @@ func headerNames(fields []string) []string {
 		}
 	}
 	return out
-}
-
-// suppressionJSON is one line of `campaign suppress list --json`.
-type suppressionJSON struct {
-	Address string       `json:"address"`
-	Reason  string       `json:"reason"`
-	Since   time.Time    `json:"since"`
-	Score   codes.Tenths `json:"score"`
-}
-
-func runCampaignSuppress(args []string, stdout, stderr io.Writer) error {
-	return subcommand("campaign suppress", args, map[string]func([]string) error{
-		"list": func(a []string) error { return runSuppressList(a, stdout, stderr) },
-		"add":  func(a []string) error { return runSuppressEdit("add", a, stdout, stderr) },
-		"del":  func(a []string) error { return runSuppressEdit("del", a, stdout, stderr) },
-	}, stderr)
-}
-
-func runSuppressList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign suppress list", "campaign suppress list [--config FILE] [--json] [ADDR…]   (all, or only the ADDRs)", stderr)
-	cfgPath := configFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON lines")
-	addrs, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	st, err := storeFromFlag(ctx, *cfgPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	bw := bufio.NewWriter(stdout)
-	defer bw.Flush()
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	t := newTable(2)
-	show := func(ps []store.Suppression) error {
-		for _, p := range ps {
-			if *asJSON {
-				if err := enc.Encode(suppressionJSON{p.Address, p.Reason, p.Since, p.Score}); err != nil {
-					return err
-				}
-				continue
-			}
-			t.add(p.Address, clock(p.Since), p.Score.String(), p.Reason)
-		}
-		if *asJSON || len(t.rows) == 0 {
-			return nil
-		}
-		t.rows = append([][]string{{"ADDRESS", "SINCE", "SCORE", "REASON"}}, t.rows...)
-		return t.flush(bw)
-	}
-	if len(addrs) > 0 {
-		var found []store.Suppression
-		missing := 0
-		for _, a := range addrs {
-			p, ok, err := st.SuppressionOf(ctx, a)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				missing++
-				fmt.Fprintf(stderr, "hikyaku: %s is not on the suppression list\n", a)
-				continue
-			}
-			found = append(found, p)
-		}
-		if err := show(found); err != nil {
-			return err
-		}
-		if missing > 0 {
-			return fmt.Errorf("%d of %d addresses not on the suppression list", missing, len(addrs))
-		}
-		return nil
-	}
-	n := 0
-	for after := ""; ; {
-		page, err := st.Suppressions(ctx, after, exportPage)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
-		if err := show(page); err != nil {
-			return err
-		}
-		n += len(page)
-		after = page[len(page)-1].Address
-	}
-	if !*asJSON {
-		fmt.Fprintf(bw, "%d suppressed addresses\n", n)
-	}
-	return bw.Flush()
-}
-
-func runSuppressEdit(verb string, args []string, stdout, stderr io.Writer) error {
-	usage := "campaign suppress del [--config FILE] ADDR…   (takes the addresses off the list and resets their scores)"
-	if verb == "add" {
-		usage = "campaign suppress add [--config FILE] [--reason TEXT] ADDR…"
-	}
-	fs := newFlags("campaign suppress "+verb, usage, stderr)
-	cfgPath := configFlag(fs)
-	reason := "manual"
-	if verb == "add" {
-		fs.StringVar(&reason, "reason", reason, "why the addresses are suppressed (kept with each)")
-	}
-	addrs, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(addrs) == 0 {
-		return usagef("campaign suppress %s needs at least one ADDR", verb)
-	}
-	for _, a := range addrs {
-		if i := strings.LastIndexByte(a, '@'); i <= 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
-			return usagef("%q is not a mail address (local@domain)", a)
-		}
-	}
-	ctx := context.Background()
-	st, err := storeFromFlag(ctx, *cfgPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, a := range addrs {
-		if verb == "del" {
-			was, err := st.Unsuppress(ctx, a)
-			if err != nil {
-				return err
-			}
-			if was {
-				fmt.Fprintf(stdout, "%s: taken off the suppression list, score reset to 0\n", a)
-			} else {
-				fmt.Fprintf(stdout, "%s: was not on the suppression list\n", a)
-			}
-			continue
-		}
-		p, ok, err := st.SuppressionOf(ctx, a)
-		if err != nil {
-			return err
-		}
-		if ok {
-			fmt.Fprintf(stdout, "%s: already suppressed since %s (%s)\n", a, clock(p.Since), p.Reason)
-			continue
-		}
-		if err := st.Suppress(ctx, a, reason); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: suppressed (%s)\n", a, reason)
-	}
-	return nil
 }

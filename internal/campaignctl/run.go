@@ -1,4 +1,4 @@
-package main
+package campaignctl
 
 import (
 	"context"
@@ -8,50 +8,43 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/hikyaku/hikyaku/internal/app"
 	"github.com/hikyaku/hikyaku/internal/campaign"
 	"github.com/hikyaku/hikyaku/internal/campaign/compose"
 	"github.com/hikyaku/hikyaku/internal/campaign/tsv"
 	"github.com/hikyaku/hikyaku/internal/codes"
 	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/store"
-	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
-func runCampaignRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign run", "campaign run [--config FILE] --list LIST.tsv --template MSG.eml [--images DIR] [--from ADDR] [--rate N] [--lifetime D] [--name NAME] [--dry-run | --load-only] [--json]", stderr)
-	cfgPath := configFlag(fs)
-	list := fs.String("list", "", "recipient list: TSV with a header line holding an email column")
-	tmplPath := fs.String("template", "", "the message: an RFC 5322 file with {{.field}} merge fields")
-	images := fs.String("images", "", "folder of the inline images the HTML part names")
-	from := fs.String("from", "", "From header (and return path, without VERP); default: the template's From")
-	rate := fs.Int("rate", -1, "messages per second from this process; 0: no limit; -1: campaign.rate")
-	lifetime := fs.Duration("lifetime", 0, "how long transient failures are retried (default campaign.lifetime)")
-	name := fs.String("name", "", "campaign name (default: the list's name and the template's hash); the same name resumes")
-	dryRun := fs.Bool("dry-run", false, "compose every message, send nothing, store nothing")
-	loadOnly := fs.Bool("load-only", false, "create the campaign and load the list, send nothing (the sending is left to campaign worker processes)")
-	owner := fs.String("owner", "", "name of this process's claims (default run@HOST/NAME)")
-	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *list == "" || *tmplPath == "" || fs.NArg() > 0 {
-		return usagef("campaign run needs --list and --template (and no other arguments)")
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	spec, err := campaignSpec(cfg, *tmplPath, *images, *from, *lifetime)
+// RunOptions are the command line of `campaign run`.
+type RunOptions struct {
+	List     string        // recipient list: TSV with a header line holding an email column
+	Template string        // the message: an RFC 5322 file with {{.field}} merge fields
+	Images   string        // folder of the inline images the HTML part names
+	From     string        // From header (and return path, without VERP); "": the template's
+	Rate     int           // messages per second from this process; 0: no limit; -1: campaign.rate
+	Lifetime time.Duration // how long transient failures are retried; 0: campaign.lifetime
+	Name     string        // campaign name; "": the list's name and the template's hash
+	DryRun   bool          // compose every message, send nothing, store nothing
+	LoadOnly bool          // load the list, leave the sending to workers
+	Owner    string        // name of this process's claims; "": run@HOST/NAME
+	JSON     bool          // print the summary as JSON
+}
+
+// Run sends a campaign (or resumes the one of that name) until every row
+// is final or ctx is done, then prints the summary of its codes. It loads
+// the list first when the campaign is new or was stopped.
+func Run(ctx context.Context, cfg *config.Config, o RunOptions, stdout, stderr io.Writer) error {
+	spec, err := campaignSpec(cfg, o.Template, o.Images, o.From, o.Lifetime)
 	if err != nil {
 		return err
 	}
@@ -59,33 +52,30 @@ func runCampaignRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rd, err := tsv.Open(*list)
+	rd, err := tsv.Open(o.List)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if missing := campaign.MissingFields(tmpl, rd.Header()); len(missing) > 0 {
-		return fmt.Errorf("%d the template uses merge fields the list has no column for: %s (%s)",
-			tsv.CodeHeaderUnparsed, strings.Join(missing, ", "), *list)
+	if err := campaign.CheckFields(tmpl, o.List, rd.Header()); err != nil {
+		return err
 	}
-	if *dryRun {
-		return dryRunCampaign(rd, tmpl, orDefault(*name, "dry-run"), stdout)
+	if o.DryRun {
+		return dryRunCampaign(rd, tmpl, app.OrDefault(o.Name, "dry-run"), stdout)
 	}
-	if *name == "" {
-		*name = strings.TrimSuffix(filepath.Base(*list), filepath.Ext(*list)) + "-" + spec.Hash()[:8]
+	if o.Name == "" {
+		o.Name = strings.TrimSuffix(filepath.Base(o.List), filepath.Ext(o.List)) + "-" + spec.Hash()[:8]
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	st, err := openStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := findOrCreateCampaign(ctx, st, *name, *list, spec)
+	c, err := findOrCreateCampaign(ctx, st, o.Name, o.List, spec)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr).With("campaign", c.Name)
+	logger := app.NewLogger(cfg, stderr).With("campaign", c.Name)
 	if c.State == store.CampaignLoading || c.State == store.CampaignStopped || c.State == store.CampaignPaused {
 		res, err := campaign.Load(ctx, st, c.ID, rd, nil)
 		if err != nil {
@@ -97,19 +87,19 @@ func runCampaignRun(args []string, stdout, stderr io.Writer) error {
 		}
 		c.State = store.CampaignRunning
 	}
-	if *loadOnly {
+	if o.LoadOnly {
 		fmt.Fprintf(stdout, "campaign %s loaded; start `hikyaku campaign worker %s` on the sending nodes\n", c.Name, c.Name)
 		return nil
 	}
-	if *owner == "" {
+	if o.Owner == "" {
 		host, _ := os.Hostname()
-		*owner = "run@" + host + "/" + c.Name
+		o.Owner = "run@" + host + "/" + c.Name
 	}
-	if *rate >= 0 {
-		cfg.Campaign.Rate = *rate
+	if o.Rate >= 0 {
+		cfg.Campaign.Rate = o.Rate
 	}
-	runErr := sendCampaign(ctx, cfg, st, c, *owner, logger, stderr)
-	if err := printCampaignSummary(ctx, st, c, stdout, *asJSON); err != nil && runErr == nil {
+	runErr := sendCampaign(ctx, cfg, st, c, o.Owner, logger, stderr)
+	if err := printCampaignSummary(ctx, st, c, stdout, o.JSON); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil && ctx.Err() != nil {
@@ -149,33 +139,12 @@ func compileSpec(cfg *config.Config, spec campaign.Spec) (*compose.Template, err
 	if err != nil || spec.ReturnPathDomain == "" {
 		return tmpl, err
 	}
-	key, err := loadVERPKey(cfg)
+	key, err := app.LoadVERPKey(cfg)
 	if err != nil {
 		return nil, err
 	}
 	tmpl.SetVERPKey(key)
 	return tmpl, nil
-}
-
-// loadVERPKey reads (creating it when missing) the VERP key that
-// campaigns sign with and serve checks with.
-func loadVERPKey(cfg *config.Config) ([]byte, error) {
-	path := verpKeyPath(cfg)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("VERP key: %w", err)
-	}
-	key, err := verp.LoadKey(path, true)
-	if err != nil {
-		return nil, fmt.Errorf("VERP key %s: %w", path, err)
-	}
-	return key, nil
-}
-
-func verpKeyPath(cfg *config.Config) string {
-	if cfg.Bounce.VERPSecretFile != "" {
-		return cfg.Bounce.VERPSecretFile
-	}
-	return filepath.Join(cfg.DataDir, verp.KeyFile)
 }
 
 // findOrCreateCampaign resumes the campaign of that name, refusing one
@@ -214,7 +183,7 @@ func sendCampaign(ctx context.Context, cfg *config.Config, st *store.Store, c st
 	if err != nil {
 		return err
 	}
-	rules, _, err := loadReplyRules(cfg)
+	rules, _, err := app.LoadReplyRules(cfg)
 	if err != nil {
 		return err
 	}
@@ -222,7 +191,7 @@ func sendCampaign(ctx context.Context, cfg *config.Config, st *store.Store, c st
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(cfg, logger, nil)
+	eng, err := app.NewEngine(cfg, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -409,34 +378,24 @@ func dryRunCampaign(rd *tsv.Reader, tmpl *compose.Template, name string, w io.Wr
 	return nil
 }
 
-func runCampaignWorker(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("campaign worker", "campaign worker [--config FILE] [--owner NAME] [--follow] [CAMPAIGN…]", stderr)
-	cfgPath := configFlag(fs)
-	owner := fs.String("owner", "", "name of this worker's claims (default worker@HOST:PID); a restarted worker under the same name takes its claims back at once")
-	follow := fs.Bool("follow", false, "keep waiting for running campaigns instead of exiting when none is left")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	if *owner == "" {
+// Worker sends, under owner's claims, every running campaign (only those
+// named, when names are given) until none is left; with follow it keeps
+// waiting for more until ctx is done.
+func Worker(ctx context.Context, cfg *config.Config, owner string, names []string, follow bool, stdout, stderr io.Writer) error {
+	if owner == "" {
 		host, _ := os.Hostname()
-		*owner = fmt.Sprintf("worker@%s:%d", host, os.Getpid())
+		owner = fmt.Sprintf("worker@%s:%d", host, os.Getpid())
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	st, err := openStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	want := map[string]bool{}
-	for _, n := range fs.Args() {
+	for _, n := range names {
 		want[n] = true
 	}
-	logger := newLogger(cfg, stderr).With("owner", *owner)
+	logger := app.NewLogger(cfg, stderr).With("owner", owner)
 	for ctx.Err() == nil {
 		cs, err := st.ListCampaigns(ctx)
 		if err != nil {
@@ -449,7 +408,7 @@ func runCampaignWorker(args []string, stdout, stderr io.Writer) error {
 			}
 			ran = true
 			logger.Info("working on campaign", "campaign", c.Name)
-			if err := sendCampaign(ctx, cfg, st, c, *owner, logger.With("campaign", c.Name), stderr); err != nil {
+			if err := sendCampaign(ctx, cfg, st, c, owner, logger.With("campaign", c.Name), stderr); err != nil {
 				if ctx.Err() != nil {
 					return fmt.Errorf("worker interrupted; claims handed back")
 				}
@@ -457,7 +416,7 @@ func runCampaignWorker(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "campaign %s: done\n", c.Name)
 		}
-		if !ran && !*follow {
+		if !ran && !follow {
 			return nil
 		}
 		if !ran {
