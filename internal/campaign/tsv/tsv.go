@@ -247,6 +247,11 @@ func (r *Reader) row(line []byte) Row {
 	n := strings.Count(s, "\t") + 1
 	if n != len(r.header) {
 		row.Problem = fmt.Sprintf("wrong column count (%d, header has %d)", n, len(r.header))
+		// The email column, when the line reaches it, is kept as written
+		// (issue 13): the export then shows the operator which row to fix.
+		if cols := strings.SplitN(s, "\t", r.email+2); len(cols) > r.email {
+			row.Email = strings.Trim(cols[r.email], " ")
+		}
 		return row
 	}
 	row.Fields = make(map[string]string, n)

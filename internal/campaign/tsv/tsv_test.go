@@ -144,9 +144,14 @@ func TestRows(t *testing.T) {
 			"no quoting: the quotes are part of the name"},
 		{"column count", "email\tname\tcity\na@example.jp\tx\nb@example.jp\tx\ty\tz\n", []string{"email", "name", "city"},
 			[]want{
+				{2, "a@example.jp", nil, "wrong column count (2, header has 3)"},
+				{3, "b@example.jp", nil, "wrong column count (4, header has 3)"},
+			}, "a short or long row is recorded, not fatal, with its email column as written"},
+		{"column count, no email column", "name\tcity\temail\nx\ty\nz\t \t c@example.jp \tw\n", []string{"name", "city", "email"},
+			[]want{
 				{2, "", nil, "wrong column count (2, header has 3)"},
-				{3, "", nil, "wrong column count (4, header has 3)"},
-			}, "a short or long row is recorded, not fatal"},
+				{3, "c@example.jp", nil, "wrong column count (4, header has 3)"},
+			}, "a row too short to reach the email column has none; a long one keeps it, trimmed"},
 		{"empty trailing field", "email\tname\na@example.jp\t\n", []string{"email", "name"},
 			[]want{{2, "a@example.jp", map[string]string{"email": "a@example.jp", "name": ""}, ""}},
 			"a tab before an empty last field keeps the count right"},
