@@ -81,7 +81,7 @@ const tspecials = `()<>@,;:\"/[]?=`
 // value is RFC 8601's value: a MIME token, or a quoted-string.
 func value(s string) string {
 	s = clean(s)
-	if s != "" && !strings.ContainsAny(s, tspecials+" ") && isASCII(s) {
+	if s != "" && !strings.ContainsAny(s, tspecials+" ") && protocol.IsASCII(s) {
 		return s
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
@@ -124,13 +124,4 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

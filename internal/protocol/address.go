@@ -32,7 +32,7 @@ type Address struct {
 func (a Address) String() string {
 	local := a.Local
 	if !isLenientDotString(local) {
-		local = quoteLocal(local)
+		local = QuoteString(local)
 	}
 	if a.Domain == "" {
 		return local
@@ -42,7 +42,7 @@ func (a Address) String() string {
 
 // IsASCII says whether the address is all ASCII; one that is not needs
 // SMTPUTF8 (RFC 6531 §3.5).
-func (a Address) IsASCII() bool { return isASCII(a.Local) && isASCII(a.Domain) }
+func (a Address) IsASCII() bool { return IsASCII(a.Local) && IsASCII(a.Domain) }
 
 // Path is the reverse-path of MAIL or the forward-path of RCPT.
 type Path struct {
@@ -281,7 +281,7 @@ func checkDotString(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '.' || c >= 0x80 || isAtext(c):
+		case c == '.' || c >= 0x80 || IsAtext(c):
 		case c < 32 || c == 127:
 			return addrErr("control character in address")
 		case c == ' ':
@@ -290,14 +290,14 @@ func checkDotString(s string) error {
 			return addrErr("invalid character in local part")
 		}
 	}
-	if !isASCII(s) && !utf8.ValidString(s) {
+	if !IsASCII(s) && !utf8.ValidString(s) {
 		return addrErr("invalid UTF-8 in local part")
 	}
 	return nil
 }
 
-// isAtext reports the ASCII atext of RFC 5322 §3.2.3.
-func isAtext(c byte) bool {
+// IsAtext reports the ASCII atext of RFC 5322 §3.2.3.
+func IsAtext(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
@@ -310,14 +310,16 @@ func isLenientDotString(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && c < 0x80 && !isAtext(c) {
+		if c := s[i]; c != '.' && c < 0x80 && !IsAtext(c) {
 			return false
 		}
 	}
 	return true
 }
 
-func quoteLocal(s string) string {
+// QuoteString writes s as an RFC 5322 quoted-string (§3.2.4): in double
+// quotes, with '"' and '\\' escaped.
+func QuoteString(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
@@ -399,7 +401,8 @@ func validLiteral(s string) bool {
 	return err == nil && ip.Is4()
 }
 
-func isASCII(s string) bool {
+// IsASCII says s holds no octet above 0x7F.
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false

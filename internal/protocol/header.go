@@ -38,7 +38,7 @@ func IsDotAtom(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && !isAtext(c) {
+		if c := s[i]; c != '.' && !IsAtext(c) {
 			return false
 		}
 	}

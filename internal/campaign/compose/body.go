@@ -11,6 +11,8 @@ import (
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/unicode/norm"
 	"golang.org/x/text/width"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // maxLine is the limit of RFC 5322 §2.1.1, CRLF excluded.
@@ -40,7 +42,7 @@ var jisEquivalents = map[rune]rune{
 // (ESC ( I), which many readers, Python's among them, refuse. Everything
 // else is left for the encoder to accept or refuse.
 func jisFold(s string) string {
-	if isASCII(s) {
+	if protocol.IsASCII(s) {
 		return s
 	}
 	out := make([]rune, 0, len(s))
@@ -79,7 +81,7 @@ func encodeJIS(s string) ([]byte, error) {
 	if i := strings.IndexAny(s, "\x00\x0e\x0f\x1b"); i >= 0 {
 		return nil, &unsupportedError{r: rune(s[i])}
 	}
-	if isASCII(s) {
+	if protocol.IsASCII(s) {
 		return []byte(s), nil
 	}
 	enc, err := japanese.ISO2022JP.NewEncoder().Bytes([]byte(s))
@@ -148,7 +150,7 @@ func encodeBody(s, charset, where string) (cte string, body []byte, err error) {
 	if charset == ISO2022JP {
 		return encodeBodyJIS(s, where)
 	}
-	if isASCII(s) && longestLine(s) <= maxLine && !strings.Contains(s, "\x00") {
+	if protocol.IsASCII(s) && longestLine(s) <= maxLine && !strings.Contains(s, "\x00") {
 		return "7bit", crlf(s), nil
 	}
 	high := 0

@@ -152,7 +152,7 @@ func ParseTemplate(eml []byte, opt Options) (*Template, error) {
 		}
 	}
 	t.hostname = strings.ToLower(t.hostname)
-	if !isDotAtom(t.hostname) {
+	if !protocol.IsDotAtom(t.hostname) {
 		return nil, fmt.Errorf("compose: host name %q cannot be the right side of a Message-ID", t.hostname)
 	}
 	t.verp = opt.ReturnPathDomain
@@ -463,24 +463,4 @@ func (t *Template) charsetFor(email string) string {
 		}
 		d = d[i+1:]
 	}
-}
-
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && !isAtext(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isAtext(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }

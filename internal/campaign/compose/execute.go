@@ -139,7 +139,7 @@ func (t *Template) merge(data map[string]string) (merged, error) {
 			if mh.value, err = cleanHeaderText(v); err != nil {
 				return m, fmt.Errorf("compose: header %s: %v", h.name, err)
 			}
-			if h.kind == kindStructured && !isASCII(mh.value) {
+			if h.kind == kindStructured && !protocol.IsASCII(mh.value) {
 				return m, fmt.Errorf("compose: header %s: non-ASCII text in a structured field", h.name)
 			}
 			m.headers = append(m.headers, mh)
@@ -226,7 +226,7 @@ func (t *Template) merge(data map[string]string) (merged, error) {
 		unsub = append(unsub, u)
 	}
 	for i, u := range unsub {
-		if !isASCII(u) || strings.ContainsAny(u, " \t\r\n<>\"") {
+		if !protocol.IsASCII(u) || strings.ContainsAny(u, " \t\r\n<>\"") {
 			return m, fmt.Errorf("compose: List-Unsubscribe %q must be an ASCII URI without spaces; pipe fields through urlquery", u)
 		}
 		unsub[i] = "<" + u + ">"
@@ -355,7 +355,7 @@ func writeHeader(b *bytes.Buffer, h mergedHeader, charset string) error {
 		// ASCII that looks like an encoded-word would be decoded by the
 		// reader: encode it so it reads as written (RFC 2047 §5 (1)).
 		// So is a word too long for a line, which encoded-words can split.
-		if isASCII(h.value) && !strings.Contains(h.value, "=?") && !longWord(h.value) {
+		if protocol.IsASCII(h.value) && !strings.Contains(h.value, "=?") && !longWord(h.value) {
 			writeFolded(b, h.name, strings.Split(h.value, " "))
 			return nil
 		}
@@ -381,11 +381,11 @@ func phrase(s, charset string, firstMax int, where string) ([]string, error) {
 	case strings.Contains(s, "=?") || longWord(s):
 		// Readers decode encoded-words even inside quotes; encode. A long
 		// word is split across encoded-words.
-	case isASCII(s) && phraseOK(s):
+	case protocol.IsASCII(s) && phraseOK(s):
 		return strings.Split(s, " "), nil
-	case isASCII(s):
+	case protocol.IsASCII(s):
 		// A quoted-string may fold at its spaces (RFC 5322 §3.2.4).
-		return strings.Split(quoteString(s), " "), nil
+		return strings.Split(protocol.QuoteString(s), " "), nil
 	case charset == ISO2022JP:
 		s = jisFold(s)
 	}

@@ -105,7 +105,7 @@ func (t *Template) parseHeaders(fs []rawField, opt Options) error {
 			h.kind = kindUnstructured
 			fallthrough
 		default:
-			if h.kind == kindStructured && !isASCII(value) {
+			if h.kind == kindStructured && !protocol.IsASCII(value) {
 				return fmt.Errorf("compose: header %s: non-ASCII text in a structured field; only Subject, Comments, Keywords, Organization, X-* and display names may hold it", f.name)
 			}
 			tm, err := t.parseText(f.name, value)
@@ -304,10 +304,10 @@ func formatAddr(s string) (addr string, utf8Local bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	if !isASCII(a.Local) {
+	if !protocol.IsASCII(a.Local) {
 		return a.String(), true, nil
 	}
-	if !isASCII(a.Domain) {
+	if !protocol.IsASCII(a.Domain) {
 		d, err := idna.Lookup.ToASCII(a.Domain)
 		if err != nil {
 			return "", false, fmt.Errorf("domain %q: %v", a.Domain, err)
@@ -322,33 +322,11 @@ func formatAddr(s string) (addr string, utf8Local bool, err error) {
 // writes ("Taro Y. Yamada").
 func phraseOK(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != ' ' && c != '.' && !isAtext(c) {
+		if c := s[i]; c != ' ' && c != '.' && !protocol.IsAtext(c) {
 			return false
 		}
 	}
 	return s != "" && s[0] != '.'
-}
-
-func quoteString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 // unsupportedError is a character ISO-2022-JP cannot hold.

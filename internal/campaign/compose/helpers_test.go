@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/japanese"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 var fixedNow = func() time.Time { return time.Date(2025, 5, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*3600)) }
@@ -187,7 +189,7 @@ func checkWire(t testing.TB, data []byte, smtputf8 bool) {
 		if inHeader && len(line) > 78 && tokens > 1 {
 			t.Errorf("header line %d is %d characters: %q", i+1, len(line), line)
 		}
-		if !smtputf8 && !isASCII(line) {
+		if !smtputf8 && !protocol.IsASCII(line) {
 			t.Errorf("line %d is not 7-bit: %q", i+1, line)
 		}
 		if strings.Contains(line, "=?") {
