@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
 )
 
 // runCLI runs one command line in this process, as main does.
@@ -212,5 +217,45 @@ func TestManPages(t *testing.T) {
 				t.Errorf("%s: the page does not document --%s", path, f.Name)
 			}
 		})
+	}
+}
+
+// A system error is printed with its code first, however it was wrapped.
+func TestErrorTextSystemErrorFirst(t *testing.T) {
+	se := &codes.SystemError{Code: -8, Detail: "no such file", File: "list.tsv"}
+	for _, err := range []error{se, fmt.Errorf("campaign spring: %w", se), fmt.Errorf("%w", se)} {
+		got := errorText(err)
+		if !strings.HasPrefix(got, "-8 ") || !strings.Contains(got, "list.tsv") {
+			t.Errorf("errorText(%q) = %q, want the code first", err, got)
+		}
+		if strings.Contains(err.Error(), "campaign spring") && !strings.HasSuffix(got, "(campaign spring)") {
+			t.Errorf("errorText(%q) = %q lost the context", err, got)
+		}
+	}
+	if got := errorText(errors.New("plain")); got != "plain" {
+		t.Errorf("a plain error: %q", got)
+	}
+	_, errs, code := runCLI("campaign", "run", "--config", filepath.Join(t.TempDir(), "missing.toml"), "--list", "l.tsv", "--template", "m.eml")
+	if code != exitFailure || !regexp.MustCompile(`^hikyaku: -\d+ `).MatchString(errs) {
+		t.Errorf("a missing configuration file: exit %d, want 1 with the code first\n%s", code, errs)
+	}
+}
+
+// The built binary, as scripts call it: help on a group, a negative code,
+// the version with the module's path.
+func TestE2EBinaryHelpVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"campaign", "--help"}, "hikyaku campaign [command]"},
+		{[]string{"queue", "-h"}, "hikyaku queue [command]"},
+		{[]string{"explain", "-500"}, "-500 "},
+		{[]string{"version"}, "module github.com/hikyaku/hikyaku\n"},
+	} {
+		out, errs, code := hkRun(t, tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("hikyaku %s: exit %d, want 0 and %q on stdout\n%s%s", strings.Join(tc.args, " "), code, tc.want, out, errs)
+		}
 	}
 }
