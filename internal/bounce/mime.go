@@ -38,47 +38,116 @@ func (h header) get(name string) string {
 // splitHeader reads a header block up to the first empty line. It is
 // tolerant: a line without a colon ends the header (the body starts).
 func splitHeader(b []byte) (header, []byte) {
-	var h header
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		var line []byte
-		rest := b[:0]
-		if i < 0 {
-			line, rest = b, nil
-		} else {
-			line, rest = b[:i], b[i+1:]
+	// The header region is copied into one string, fields are its
+	// substrings: a copy per field was a sixth of Read. The region ends
+	// at the first empty line; past maxHeaderCopy (a mail without one)
+	// only when the parse really goes on that far.
+	n := len(b)
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
+		n = i + 2
+	}
+	if i := bytes.Index(b[:n], []byte("\n\r\n")); i >= 0 {
+		n = i + 3
+	}
+	whole := n
+	if n > maxHeaderCopy {
+		// Whole lines only: a line cut short could end the parse.
+		n = bytes.LastIndexByte(b[:maxHeaderCopy], '\n') + 1
+	}
+	h, k, eof := parseHeader(string(b[:n]))
+	if n < whole && k == n {
+		h, k, eof = parseHeader(string(b[:whole]))
+		n = whole
+	}
+	if eof && n == len(b) {
+		return h, nil
+	}
+	return h, b[k:]
+}
+
+// maxHeaderCopy bounds what splitHeader copies before it knows that the
+// header goes on.
+const maxHeaderCopy = 1 << 20
+
+// splitHeaderString is splitHeader on a string.
+func splitHeaderString(s string) (header, string) {
+	h, k, _ := parseHeader(s)
+	return h, s[k:]
+}
+
+// parseHeader is splitHeader's parse: the fields of s, the octets they
+// took (and the empty line after them), and whether s ended first.
+func parseHeader(s string) (header, int, bool) {
+	h := make(header, 0, strings.Count(s, "\n")+1)
+	var fold []byte // the last field's value while it is being unfolded
+	folded := false
+	appendValue := func(piece string) {
+		if !folded {
+			fold = append(fold[:0], h[len(h)-1].value...)
+			folded = true
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		fold = append(fold, ' ')
+		fold = append(fold, piece...)
+	}
+	endField := func() {
+		if folded {
+			h[len(h)-1].value = string(fold)
+			folded = false
+		}
+	}
+	valueLen := func() int {
+		if folded {
+			return len(fold)
+		}
+		return len(h[len(h)-1].value)
+	}
+	pos := 0
+	for pos < len(s) {
+		i := strings.IndexByte(s[pos:], '\n')
+		var line string
+		next := len(s)
+		if i < 0 {
+			line = s[pos:]
+		} else {
+			line, next = s[pos:pos+i], pos+i+1
+		}
+		line = strings.TrimSuffix(line, "\r")
 		if len(line) == 0 {
-			return h, rest
+			endField()
+			return h, next, i < 0
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
-			v := &h[len(h)-1].value
-			if len(*v) < 16384 {
-				*v += " " + string(bytes.TrimSpace(line))
+			if valueLen() < 16384 {
+				appendValue(strings.TrimSpace(line))
 			}
-			b = rest
+			pos = next
 			continue
 		}
-		c := bytes.IndexByte(line, ':')
-		if len(h) > 0 && strings.HasSuffix(h[len(h)-1].value, ";") && (c < 0 || bytes.IndexByte(line, '=') >= 0 && bytes.IndexByte(line, '=') < c) {
+		c := strings.IndexByte(line, ':')
+		if len(h) > 0 && (folded && bytes.HasSuffix(fold, []byte(";")) || !folded && strings.HasSuffix(h[len(h)-1].value, ";")) &&
+			(c < 0 || strings.IndexByte(line, '=') >= 0 && strings.IndexByte(line, '=') < c) {
 			// A parameter continued without the folding white space
 			// ("Content-Type: multipart/alternative;\nboundary=...").
-			h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
-			b = rest
+			appendValue(strings.TrimSpace(line))
+			pos = next
 			continue
 		}
-		if c <= 0 || bytes.ContainsAny(line[:c], " \t") && !bytes.HasPrefix(line, []byte("From ")) {
-			if len(h) == 0 && bytes.HasPrefix(line, []byte("From ")) { // mbox separator
-				b = rest
+		if c <= 0 || strings.ContainsAny(line[:c], " \t") && !strings.HasPrefix(line, "From ") {
+			if len(h) == 0 && strings.HasPrefix(line, "From ") { // mbox separator
+				pos = next
 				continue
 			}
-			return h, b
+			endField()
+			return h, pos, false
 		}
-		h = append(h, field{string(line[:c]), string(bytes.TrimSpace(line[c+1:]))})
-		b = rest
+		endField()
+		h = append(h, field{line[:c], strings.TrimSpace(line[c+1:])})
+		pos = next
 	}
-	return h, nil
+	if len(h) > 0 {
+		endField()
+	}
+	return h, len(s), true
 }
 
 // part is one leaf of the MIME tree, its body decoded to UTF-8 text when

@@ -169,7 +169,7 @@ func (r *reader) feedback(rep *Report) bool {
 	found := false
 	for _, p := range r.w.parts {
 		if strings.Contains(p.ctype, "feedback-report") {
-			fields, _ = splitHeader([]byte(strings.TrimLeft(p.text, "\r\n")))
+			fields, _ = splitHeaderString(strings.TrimLeft(p.text, "\r\n"))
 			found = true
 			break
 		}
