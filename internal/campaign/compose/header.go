@@ -181,9 +181,30 @@ func (t *Template) parseMailboxes(name, src string) ([]mailboxTmpl, error) {
 // brackets and a template action.
 func splitTop(s string, sep byte) []string {
 	var parts []string
-	start, quote, angle, action := 0, false, false, false
+	start, angle := 0, false
+	eachTop(s, func(i int) {
+		switch s[i] {
+		case '<':
+			angle = true
+		case '>':
+			angle = false
+		case sep:
+			if !angle {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	})
+	return append(parts, s[start:])
+}
+
+// eachTop calls fn with the index of every octet of s outside a quoted
+// string and a template action, the quotes and braces themselves left out:
+// a '<' or ',' inside "…" or {{…}} is text, not structure.
+func eachTop(s string, fn func(i int)) {
+	quote, action := false, false
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
+		switch {
 		case action:
 			if strings.HasPrefix(s[i:], "}}") {
 				action = false
@@ -193,23 +214,17 @@ func splitTop(s string, sep byte) []string {
 			action = true
 			i++
 		case quote:
-			if c == '\\' {
+			if s[i] == '\\' {
 				i++
-			} else if c == '"' {
+			} else if s[i] == '"' {
 				quote = false
 			}
-		case c == '"':
+		case s[i] == '"':
 			quote = true
-		case c == '<':
-			angle = true
-		case c == '>':
-			angle = false
-		case c == sep && !angle:
-			parts = append(parts, s[start:i])
-			start = i + 1
+		default:
+			fn(i)
 		}
 	}
-	return append(parts, s[start:])
 }
 
 // splitMailbox splits `display <addr>` or a bare `addr`. A quoted display
@@ -235,29 +250,12 @@ func splitMailbox(s string) (display, addr string, angled bool, err error) {
 
 // lastTop is the index of the last c outside quotes and actions, or -1.
 func lastTop(s string, c byte) int {
-	last, quote, action := -1, false, false
-	for i := 0; i < len(s); i++ {
-		switch {
-		case action:
-			if strings.HasPrefix(s[i:], "}}") {
-				action = false
-				i++
-			}
-		case strings.HasPrefix(s[i:], "{{"):
-			action = true
-			i++
-		case quote:
-			if s[i] == '\\' {
-				i++
-			} else if s[i] == '"' {
-				quote = false
-			}
-		case s[i] == '"':
-			quote = true
-		case s[i] == c:
+	last := -1
+	eachTop(s, func(i int) {
+		if s[i] == c {
 			last = i
 		}
-	}
+	})
 	return last
 }
 
