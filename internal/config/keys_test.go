@@ -153,10 +153,10 @@ starts with a system code (docs/spec.md §4.4) and names the file, the line and 
 
 | code | when | example |
 |---|---|---|
-| -4 | the file does not exist | ` + "`" + `-4 cannot open configuration file "x.toml": no such file or directory` + "`" + ` |
-| -5 | the file cannot be read, or is not TOML (duplicate keys and tables included) | ` + "`" + `-5 cannot parse configuration file "x.toml" line 3: expected '=' after key` + "`" + ` |
-| -6 | a key or table that is not listed below | ` + "`" + `-6 unknown keyword "smtp.max_recipient", did you mean "smtp.max_recipients"? (hikyaku.toml line 4)` + "`" + ` |
-| -7 | a value of the wrong type, out of range, or at odds with another key | ` + "`" + `-7 invalid value for smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)` + "`" + ` |
+| -4 | the file does not exist | ` + "`" + `-4 Configuration file cannot be opened: no such file or directory (x.toml)` + "`" + ` |
+| -5 | the file cannot be read, or is not TOML (duplicate keys and tables included) | ` + "`" + `-5 Configuration file cannot be read or parsed: expected '=' after key (x.toml line 3)` + "`" + ` |
+| -6 | a key or table that is not listed below | ` + "`" + `-6 Unknown keyword in the configuration file: "smtp.max_recipient": did you mean "smtp.max_recipients"? (hikyaku.toml line 4)` + "`" + ` |
+| -7 | a value of the wrong type, out of range, or at odds with another key | ` + "`" + `-7 Invalid value in the configuration file: smtp.max_message_size: "25 potatoes" is not a size (hikyaku.toml line 7)` + "`" + ` |
 
 ## Value types
 
