@@ -8,4 +8,11 @@
 // every code the bounce reader finds, and every `hikyaku explain` line reads
 // its text from here; no reply text is typed anywhere else. The package
 // imports nothing of hikyaku so that everything may import it.
+//
+// It also holds the one error type for a failure of the run itself,
+// SystemError (syserr.go): a system code of docs/spec.md §4.4 with a
+// detail, the operator's file and line where one applies, and the cause.
+// Every package returns it for such failures and the command line prints
+// it code first; the fixed details it carries are in details.go with
+// their Japanese text.
 package codes
