@@ -56,19 +56,14 @@ func (c *Config) validate() *invalid {
 			seen = append(seen, a)
 		}
 	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{
+	if v := atLeastOne([]intKey{
 		{"smtp.max_recipients", s.MaxRecipients},
 		{"smtp.max_received", s.MaxReceived},
 		{"smtp.max_sessions", s.MaxSessions},
 		{"smtp.max_sessions_per_ip", s.MaxSessionsPerIP},
 		{"smtp.max_errors", s.MaxErrors},
-	} {
-		if n.v < 1 {
-			return bad(n.key, "must be at least 1, not %d", n.v)
-		}
+	}); v != nil {
+		return v
 	}
 	if s.MaxMessageSize <= 0 {
 		return bad("smtp.max_message_size", "must be more than 0, not %d", s.MaxMessageSize)
@@ -244,36 +239,24 @@ func (c *Config) validateDelivery() *invalid {
 			return bad("delivery.helo_name", "%v", err)
 		}
 	}
-	for _, t := range []struct {
-		key string
-		v   Duration
-	}{
+	if v := positive([]durKey{
 		{"delivery.timeout", d.Timeout}, {"delivery.connect_timeout", d.ConnectTimeout},
 		{"delivery.dot_timeout", d.DotTimeout}, {"delivery.lifetime", d.Lifetime},
 		{"delivery.retry_min", d.RetryMin}, {"delivery.retry_max", d.RetryMax},
 		{"delivery.idle_timeout", d.IdleTimeout},
-	} {
-		if t.v <= 0 {
-			return bad(t.key, "must be more than 0, not %s", t.v)
-		}
+	}); v != nil {
+		return v
 	}
-	if d.RetryMax < d.RetryMin {
-		e := bad("delivery.retry_max", "%s is less than delivery.retry_min (%s)", d.RetryMax, d.RetryMin)
-		e.also = "delivery.retry_min"
-		return e
+	if v := retryRange("delivery", d.RetryMin, d.RetryMax); v != nil {
+		return v
 	}
-	for _, t := range []struct {
-		key string
-		v   Duration
-	}{
+	if v := notNegative([]durKey{
 		{"delivery.greeting_timeout", d.GreetingTimeout}, {"delivery.helo_timeout", d.HeloTimeout},
 		{"delivery.mail_timeout", d.MailTimeout}, {"delivery.rcpt_timeout", d.RcptTimeout},
 		{"delivery.data_timeout", d.DataTimeout}, {"delivery.block_timeout", d.BlockTimeout},
 		{"delivery.rset_timeout", d.RsetTimeout}, {"delivery.quit_timeout", d.QuitTimeout},
-	} {
-		if t.v < 0 {
-			return bad(t.key, "must not be negative, not %s", t.v)
-		}
+	}); v != nil {
+		return v
 	}
 	if d.RatePerDomain < 0 {
 		return bad("delivery.rate_per_domain", "must not be negative, not %d", d.RatePerDomain)
@@ -281,16 +264,11 @@ func (c *Config) validateDelivery() *invalid {
 	if d.DelayWarning < 0 {
 		return bad("delivery.delay_warning", "must not be negative, not %s", d.DelayWarning)
 	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{
+	if v := atLeastOne([]intKey{
 		{"delivery.concurrency", d.Concurrency}, {"delivery.per_host", d.PerHost},
 		{"delivery.messages_per_connection", d.MessagesPerConn},
-	} {
-		if n.v < 1 {
-			return bad(n.key, "must be at least 1, not %d", n.v)
-		}
+	}); v != nil {
+		return v
 	}
 	if e := oneOf("delivery.starttls", d.StartTLS, "opportunistic", "off"); e != nil {
 		return e
@@ -312,6 +290,60 @@ func (c *Config) LoopNets() []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// intKey and durKey are settings with their keys, for one check over
+// several.
+type (
+	intKey struct {
+		key string
+		v   int
+	}
+	durKey struct {
+		key string
+		v   Duration
+	}
+)
+
+// atLeastOne refuses the first count below 1.
+func atLeastOne(ns []intKey) *invalid {
+	for _, n := range ns {
+		if n.v < 1 {
+			return bad(n.key, "must be at least 1, not %d", n.v)
+		}
+	}
+	return nil
+}
+
+// positive refuses the first duration that is not more than 0.
+func positive(ds []durKey) *invalid {
+	for _, d := range ds {
+		if d.v <= 0 {
+			return bad(d.key, "must be more than 0, not %s", d.v)
+		}
+	}
+	return nil
+}
+
+// notNegative refuses the first negative duration.
+func notNegative(ds []durKey) *invalid {
+	for _, d := range ds {
+		if d.v < 0 {
+			return bad(d.key, "must not be negative, not %s", d.v)
+		}
+	}
+	return nil
+}
+
+// retryRange refuses a table's retry_max below its retry_min; the line is
+// retry_min's when the file sets only that.
+func retryRange(table string, min, max Duration) *invalid {
+	if max >= min {
+		return nil
+	}
+	e := bad(table+".retry_max", "%s is less than %s.retry_min (%s)", max, table, min)
+	e.also = table + ".retry_min"
+	return e
 }
 
 func bad(key, format string, args ...any) *invalid {
@@ -376,26 +408,14 @@ func (c *Config) validateCampaign() *invalid {
 	if c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "sqlite:") && !strings.HasPrefix(c.Store.DSN, "mysql://") && !strings.Contains(c.Store.DSN, "@tcp(") {
 		return bad("store.dsn", "is neither sqlite:PATH nor mysql://… nor user:password@tcp(host:port)/database")
 	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{{"campaign.concurrency", k.Concurrency}, {"campaign.batch", k.Batch}} {
-		if n.v < 1 {
-			return bad(n.key, "must be at least 1, not %d", n.v)
-		}
+	if v := atLeastOne([]intKey{{"campaign.concurrency", k.Concurrency}, {"campaign.batch", k.Batch}}); v != nil {
+		return v
 	}
-	for _, t := range []struct {
-		key string
-		v   Duration
-	}{{"campaign.lease", k.Lease}, {"campaign.lifetime", k.Lifetime}, {"campaign.retry_min", k.RetryMin}, {"campaign.retry_max", k.RetryMax}} {
-		if t.v <= 0 {
-			return bad(t.key, "must be more than 0, not %s", t.v)
-		}
+	if v := positive([]durKey{{"campaign.lease", k.Lease}, {"campaign.lifetime", k.Lifetime}, {"campaign.retry_min", k.RetryMin}, {"campaign.retry_max", k.RetryMax}}); v != nil {
+		return v
 	}
-	if k.RetryMax < k.RetryMin {
-		e := bad("campaign.retry_max", "%s is less than campaign.retry_min (%s)", k.RetryMax, k.RetryMin)
-		e.also = "campaign.retry_min"
-		return e
+	if v := retryRange("campaign", k.RetryMin, k.RetryMax); v != nil {
+		return v
 	}
 	if k.Rate < 0 {
 		return bad("campaign.rate", "must not be negative, not %d", k.Rate)
