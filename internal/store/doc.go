@@ -18,10 +18,9 @@
 // many outcomes with one disk sync and a few statements (BenchmarkFinish).
 //
 // Errors carry the system codes of docs/spec.md §4.4 as *codes.SystemError
-// (store.Error is the same type): -100 the store
-// could not be initialised (opened, created or migrated), -101 it could not
-// be reached (or a read failed), -102 an update failed. Every update runs in
-// one transaction, so a -102 leaves nothing half-done: the caller pauses
-// and retries the same call, or stops and resumes later, and nothing is
-// lost or counted twice.
+// (store.Error is the same type): -100 the store could not be initialised
+// (opened, created or migrated), -101 it could not be reached (or a read
+// failed), -102 an update failed. Every update runs in one transaction, so a
+// -102 leaves nothing half-done: the caller pauses and retries the same
+// call, or stops and resumes later, and nothing is lost or counted twice.
 package store
