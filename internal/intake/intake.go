@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/bounce"
@@ -108,15 +109,19 @@ type Intake struct {
 	domain     string
 	complaints map[string]bool
 
-	kick  chan struct{}
-	work  chan string
-	read  chan *mail // read, to be recorded
-	stop  chan struct{}
-	wg    sync.WaitGroup // dispatch and the readers
-	rec   sync.WaitGroup // the recorder
-	mu    sync.Mutex
-	busy  map[string]bool      // names in new/ handed to a worker
-	later map[string]time.Time // names in new/ that failed, and when to try again
+	kick   chan struct{}
+	scan   atomic.Bool // the next dispatch lists new/ (start, retry) instead of taking queued
+	work   chan string
+	read   chan *mail      // read, to be recorded
+	fin    chan []recorded // recorded, to be moved to cur/
+	stop   chan struct{}
+	wg     sync.WaitGroup // dispatch and the readers
+	rec    sync.WaitGroup // the recorder
+	mu     sync.Mutex
+	busy   map[string]bool      // names in new/ handed to a worker
+	later  map[string]time.Time // names in new/ that failed, and when to try again
+	queued []string             // names Deliver wrote, for the next dispatch
+	fresh  map[string][]byte    // their contents, as journaled: read without reading the file
 
 	rowsMu sync.Mutex
 	rows   map[string]bool // campaign NUL row of rows known to exist (rows are never deleted)
@@ -183,8 +188,10 @@ func New(opt Options) (*Intake, error) {
 		kick:       make(chan struct{}, 1),
 		work:       make(chan string),
 		read:       make(chan *mail, 2*opt.BatchSize),
+		fin:        make(chan []recorded, 4),
 		stop:       make(chan struct{}),
 		busy:       map[string]bool{},
+		fresh:      map[string][]byte{},
 		later:      map[string]time.Time{},
 		rows:       map[string]bool{},
 	}
@@ -261,6 +268,18 @@ func (in *Intake) Deliver(ds []mailbox.Delivery, recovering bool) []error {
 	in.jmu.RLock()
 	errs := in.mb.Deliver(own, recovering)
 	in.jmu.RUnlock()
+	// Handed to the readers at once: listing new/ for every batch costs
+	// as much as the backlog is long.
+	in.mu.Lock()
+	for i, d := range own {
+		name := in.mb.FileName(d)
+		if errs[i] == nil {
+			in.queued = append(in.queued, name)
+		} else {
+			delete(in.fresh, name)
+		}
+	}
+	in.mu.Unlock()
 	select {
 	case in.kick <- struct{}{}:
 	default:
@@ -281,6 +300,8 @@ func (in *Intake) Start() {
 	}
 	in.wg.Go(in.dispatch)
 	in.rec.Go(in.recorder)
+	in.rec.Go(in.finisher)
+	in.scan.Store(true)
 	in.kick <- struct{}{}
 }
 
@@ -303,13 +324,22 @@ func (in *Intake) journal() (*journal, error) {
 	return j, nil
 }
 
-// appendJournal is the Maildir writer's StoreOptions.Journal.
+// appendJournal is the Maildir writer's StoreOptions.Journal. What it
+// journals the readers take from memory.
 func (in *Intake) appendJournal(es []mailbox.JournalEntry) error {
 	j, err := in.journal()
 	if err != nil {
 		return err
 	}
-	return j.append(es)
+	if err := j.append(es); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	for _, e := range es {
+		in.fresh[e.Name] = e.Data
+	}
+	in.mu.Unlock()
+	return nil
 }
 
 // checkpointer syncs the journal's sealed segments' files every
@@ -385,15 +415,28 @@ func (in *Intake) dispatch() {
 			return
 		case <-in.kick:
 		case <-t.C:
+			in.scan.Store(true)
 		}
-		ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
-		if err != nil {
-			in.opt.Logger.Error("bounce Maildir unreadable", "dir", in.dir, "err", err)
-			continue
+		var names []string
+		if in.scan.Swap(false) {
+			ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
+			if err != nil {
+				in.opt.Logger.Error("bounce Maildir unreadable", "dir", in.dir, "err", err)
+				continue
+			}
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			in.mu.Lock()
+			in.queued = nil // all in new/, listed
+			in.mu.Unlock()
+		} else {
+			in.mu.Lock()
+			names, in.queued = in.queued, nil
+			in.mu.Unlock()
 		}
 		now := in.opt.Now()
-		for _, e := range ents {
-			name := e.Name()
+		for _, name := range names {
 			if strings.HasPrefix(name, ".") {
 				continue
 			}
@@ -428,6 +471,11 @@ func (in *Intake) worker() {
 	}
 }
 
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // done ends a mail's turn: err nil, it is read (in cur/, or gone);
 // otherwise it stays in new/ and is tried again after Retry.
 func (in *Intake) done(name string, err error) {
@@ -445,7 +493,14 @@ func (in *Intake) done(name string, err error) {
 // meanwhile, or unreadable and kept), its turn ended.
 func (in *Intake) readFile(name string) *mail {
 	path := filepath.Join(in.dir, "new", name)
-	data, err := os.ReadFile(path)
+	in.mu.Lock()
+	data, ok := in.fresh[name]
+	delete(in.fresh, name)
+	in.mu.Unlock()
+	var err error
+	if !ok || !exists(path) {
+		data, err = os.ReadFile(path)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		in.done(name, nil) // read by another process (bounce import) meanwhile
 		return nil
@@ -463,6 +518,7 @@ func (in *Intake) readFile(name string) *mail {
 // what has queued up, and what comes within BatchWait, up to BatchSize
 // results. It ends when the readers have stopped and the queue is empty.
 func (in *Intake) recorder() {
+	defer close(in.fin)
 	for m := range in.read {
 		batch, n := []*mail{m}, len(m.bounces)
 		wait := time.NewTimer(in.opt.BatchWait)
@@ -483,10 +539,17 @@ func (in *Intake) recorder() {
 	}
 }
 
-// recordBatch records the mails' results in one store call and then
-// moves each mail to cur/. When the call fails, the mails are recorded
-// one at a time, so that one the store cannot take keeps only itself in
-// new/.
+// recorded is one mail after its recording: its outcomes, or the error.
+type recorded struct {
+	m    *mail
+	outs []store.BounceOutcome
+	err  error
+}
+
+// recordBatch records the mails' results in one store call and hands
+// each mail to the finisher, which moves it to cur/ while the next batch
+// is recorded. When the call fails, the mails are recorded one at a time,
+// so that one the store cannot take keeps only itself in new/.
 func (in *Intake) recordBatch(batch []*mail) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -494,20 +557,32 @@ func (in *Intake) recordBatch(batch []*mail) {
 	for _, m := range batch {
 		all = append(all, m.bounces...)
 	}
+	done := make([]recorded, 0, len(batch))
 	outs, err := in.record(ctx, all)
 	if err != nil && len(batch) > 1 {
 		for _, m := range batch {
 			outs, err := in.record(ctx, m.bounces)
-			in.finish(m, outs, err)
+			done = append(done, recorded{m, outs, err})
 		}
-		return
+	} else {
+		for _, m := range batch {
+			var mine []store.BounceOutcome
+			if err == nil {
+				mine, outs = outs[:len(m.bounces)], outs[len(m.bounces):]
+			}
+			done = append(done, recorded{m, mine, err})
+		}
 	}
-	for _, m := range batch {
-		var mine []store.BounceOutcome
-		if err == nil {
-			mine, outs = outs[:len(m.bounces)], outs[len(m.bounces):]
+	in.fin <- done
+}
+
+// finisher ends the turns of recorded mails (see finish) until the
+// recorder has stopped.
+func (in *Intake) finisher() {
+	for done := range in.fin {
+		for _, r := range done {
+			in.finish(r.m, r.outs, r.err)
 		}
-		in.finish(m, mine, err)
 	}
 }
 

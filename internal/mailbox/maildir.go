@@ -261,6 +261,9 @@ func (s *Store) check(d *Delivery) error {
 	return nil
 }
 
+// FileName is the name Deliver gives the delivery's file in new/.
+func (s *Store) FileName(d Delivery) string { return s.fileName(&d) }
+
 // fileName is deterministic, so that a replay finds an earlier copy:
 // <unix>.<QueueID>_<Index>.<hostname>.
 func (s *Store) fileName(d *Delivery) string {
