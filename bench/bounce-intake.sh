@@ -105,7 +105,7 @@ cat >"$WORK/bounces.py" <<'EOF'
 # RCPT and DATA (RFC 2920; serve offers PIPELINING) as a bouncing MTA
 # does: smtplib's round trip per command made the client the limit (it
 # did about 1,500 mails/s against Postfix's smtp-sink on this machine).
-import base64, hashlib, hmac, multiprocessing, socket, sys, time
+import base64, hashlib, hmac, multiprocessing, os, socket, sys, time
 
 host, port, keyfile, first, last, conns = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 key = open(keyfile, "rb").read()
@@ -172,18 +172,26 @@ if __name__ == "__main__":
     t0 = time.time()
     with multiprocessing.Pool(conns) as p:
         n = sum(p.map(worker, range(conns)))
-    print(f"sent {n} {time.time() - t0:.3f}")
+    wall = time.time() - t0
+    t = os.times()
+    print(f"sent {n} cpu {t.user + t.system + t.children_user + t.children_system:.3f} {wall:.3f}")
 EOF
 
 recorded() { metric_sum "$HK" hikyaku_bounces_total 'outcome="recorded"'; }
 
+# serve_cpu: CPU seconds serve has used (user + system).
+TICKS=$(getconf CLK_TCK)
+serve_cpu() { awk -v t="$TICKS" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$(hk_pid "$HK")/stat"; }
+
 # bounce_run FIRST LAST: sends the DSNs of rows FIRST..LAST and waits until
-# all are recorded; sets B_ACCEPT (bounces/s to the last 250) and B_RATE
-# (bounces/s recorded).
+# all are recorded; sets B_ACCEPT (bounces/s to the last 250), B_RATE
+# (bounces/s recorded), and B_SERVE_MS and B_CLIENT_MS (CPU milliseconds
+# per bounce of serve, until all are recorded, and of the client).
 bounce_run() {
-	local first=$1 last=$2 want t0 out r0 n i
+	local first=$1 last=$2 want t0 out r0 n i c0
 	r0=$(recorded)
 	want=$((r0 + last - first + 1))
+	c0=$(serve_cpu)
 	t0=$(now)
 	out=$(python3 "$WORK/bounces.py" 127.0.0.1 "$HK_PORT" "$KEY" "$first" "$last" "$CONNS" 2>"$WORK/bounces.err") ||
 		{ cat "$WORK/bounces.err" >&2; fail "bounce client"; }
@@ -195,6 +203,8 @@ bounce_run() {
 	done
 	((n >= want)) || fail "only $((n - r0)) of $((last - first + 1)) bounces recorded after 300s"
 	B_RATE=$(rate $((last - first + 1)) "$(secs "$t0" "$(now)")")
+	B_SERVE_MS=$(awk -v a="$c0" -v b="$(serve_cpu)" -v n=$((last - first + 1)) 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
+	B_CLIENT_MS=$(awk -v c="$(cut -d' ' -f4 <<<"$out")" -v n=$((last - first + 1)) 'BEGIN { printf "%.2f", c * 1000 / n }')
 }
 
 # plain_run LABEL: one smtp-source run to alice; prints msgs/s.
@@ -223,8 +233,8 @@ echo "   $plain_alone msgs/s" >&2
 
 echo "2. bounces alone: $BOUNCES DSNs over $CONNS connections" >&2
 bounce_run 1 "$BOUNCES"
-alone_accept=$B_ACCEPT alone_rate=$B_RATE
-echo "   accepted $alone_accept/s, recorded $alone_rate/s" >&2
+alone_accept=$B_ACCEPT alone_rate=$B_RATE alone_serve=$B_SERVE_MS alone_client=$B_CLIENT_MS
+echo "   accepted $alone_accept/s, recorded $alone_rate/s; CPU ms per bounce: serve $alone_serve, client $alone_client" >&2
 
 echo "3. mixed: the plain run and $BOUNCES more DSNs at once" >&2
 plain_run mixed >"$WORK/mixed.rate" &
@@ -261,7 +271,7 @@ cat <<EOF
 hikyaku bounce intake benchmark ($(nproc) cores, $(uname -r), $fs file system at $WORK)
 load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)
 bounces: $BOUNCES RFC 3464 DSNs per phase, one per VERP row, $CONNS connections, SMTP in -> data_dir/bounces (synced) -> read -> status store
-  alone:  accepted $alone_accept/s, recorded $alone_rate/s (target >= 2000/s)
+  alone:  accepted $alone_accept/s, recorded $alone_rate/s (target >= 2000/s); CPU ms per bounce: serve $alone_serve, client $alone_client
   mixed:  accepted $B_ACCEPT/s, recorded $B_RATE/s
   every bounce recorded exactly once: $total; bounces/new empty, bounces/cur $kept; by kind/outcome/reason: $codes
 plain mail: smtp-source -s $CONCURRENCY -m $PLAIN -l $SIZE to a local mailbox
