@@ -1,0 +1,422 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/store"
+)
+
+// CampaignRow is one line of the campaign list.
+type CampaignRow struct {
+	ID      int64     `json:"id"`
+	Name    string    `json:"name"`
+	State   string    `json:"state"`
+	Created time.Time `json:"created"`
+	Total   int       `json:"total"`
+	Done    int       `json:"done"` // rows with a final state
+	Sent    int       `json:"sent"`
+	Failed  int       `json:"failed"`
+}
+
+// CampaignList is the campaigns page.
+type CampaignList struct {
+	Campaigns []CampaignRow `json:"campaigns"`
+	AsOf      time.Time     `json:"as_of"` // when the counts were read
+}
+
+func (h *Handler) store(ctx context.Context) (*store.Store, error) {
+	if h.opt.Store == nil {
+		return nil, &httpError{http.StatusServiceUnavailable, "no status store is configured"}
+	}
+	s, err := h.opt.Store(ctx)
+	if err != nil {
+		return nil, &httpError{http.StatusServiceUnavailable, err.Error()}
+	}
+	return s, nil
+}
+
+func (h *Handler) campaignRows(r *http.Request) ([]CampaignRow, error) {
+	v, err := h.campaignList(r)
+	if err != nil {
+		return nil, err
+	}
+	return v.Campaigns, nil
+}
+
+func (h *Handler) campaignList(r *http.Request) (CampaignList, error) {
+	s, err := h.store(r.Context())
+	if err != nil {
+		return CampaignList{}, err
+	}
+	// The list is cheap; the counts of every campaign (one scan of the
+	// claim index) are the snapshot.
+	snap, err := h.snaps.get(r.Context(), "progress", liveEvery, func(ctx context.Context) (any, error) {
+		return s.ProgressAll(ctx)
+	})
+	if err != nil {
+		return CampaignList{}, err
+	}
+	all := snap.value.(map[int64]map[store.State]int)
+	cs, err := s.ListCampaigns(r.Context())
+	if err != nil {
+		return CampaignList{}, err
+	}
+	out := CampaignList{Campaigns: []CampaignRow{}, AsOf: snap.at}
+	for _, c := range cs {
+		row := CampaignRow{ID: c.ID, Name: c.Name, State: string(c.State), Created: c.Created}
+		for st, n := range all[c.ID] {
+			row.Total += n
+			if st.Final() {
+				row.Done += n
+			}
+		}
+		row.Sent, row.Failed = all[c.ID][store.StateSent], all[c.ID][store.StateFailed]
+		out.Campaigns = append(out.Campaigns, row)
+	}
+	return out, nil
+}
+
+func (h *Handler) campaigns(r *http.Request) (any, error) { return h.campaignList(r) }
+
+// CodeCount is N results with Code, with the table's words for it.
+type CodeCount struct {
+	Code   int    `json:"code"`
+	N      int    `json:"n"`
+	Class  string `json:"class"`
+	Short  string `json:"short"`  // the table's meaning, in the page's language
+	Detail string `json:"detail"` // cause and remedy, where the table has them
+}
+
+// KeyCodes is one domain's or MX host's results.
+type KeyCodes struct {
+	Key   string      `json:"key"`
+	Total int         `json:"total"`
+	Codes []CodeCount `json:"codes"`
+}
+
+// Live is what moves while a campaign runs, sent every few seconds by
+// /api/campaigns/{id}/events.
+type Live struct {
+	State      string         `json:"state"`
+	Total      int            `json:"total"`
+	Done       int            `json:"done"`
+	Pending    int            `json:"pending"`
+	Claimed    int            `json:"claimed"`
+	Sent       int            `json:"sent"`
+	Failed     int            `json:"failed"`
+	Suppressed int            `json:"suppressed"`
+	Invalid    int            `json:"invalid"`
+	Percent    float64        `json:"percent"`
+	Attempts   int            `json:"attempts"`
+	PerMinute  int            `json:"per_minute"`  // attempts started in the last minute
+	ETASeconds int64          `json:"eta_seconds"` // -1: unknown (nothing sent in the last minute)
+	LastAt     time.Time      `json:"last_attempt,omitzero"`
+	AsOf       time.Time      `json:"as_of"`
+	States     map[string]int `json:"states"`
+}
+
+// Aggregates are a campaign's grouped results, the slow part.
+type Aggregates struct {
+	Codes        []CodeCount         `json:"codes"` // finals by code
+	ByDomain     []KeyCodes          `json:"by_domain"`
+	ByMX         []KeyCodes          `json:"by_mx"` // attempts by MX host and code
+	ByReason     []ReasonRow         `json:"by_reason"`
+	SuppressedBy int                 `json:"suppressed_by"`
+	Suppressions []store.Suppression `json:"suppressions"` // the latest of them
+	Scores       []store.ScoreCount  `json:"scores"`
+	AsOf         time.Time           `json:"as_of"`
+	QueryMS      int64               `json:"query_ms"` // what the queries took
+}
+
+// ReasonRow is N finals with Code under Reason, Async of them from bounces.
+type ReasonRow struct {
+	Reason string `json:"reason"`
+	Code   int    `json:"code"`
+	N      int    `json:"n"`
+	Async  int    `json:"async"`
+}
+
+// CampaignPage is one campaign.
+type CampaignPage struct {
+	ID       int64         `json:"id"`
+	Name     string        `json:"name"`
+	Created  time.Time     `json:"created"`
+	ListPath string        `json:"list_path"`
+	Live     Live          `json:"live"`
+	Agg      Aggregates    `json:"aggregates"`
+	Chart    template.HTML `json:"-"`
+	Lang     string        `json:"-"`
+}
+
+// How old a campaign's snapshots may get before a view refreshes them
+// (at least; see refreshFactor): the live numbers, and the grouped ones.
+var (
+	liveEvery = 2 * time.Second
+	aggEvery  = 10 * time.Second
+)
+
+// maxKeys bounds the domains and MX hosts a page lists (the largest
+// first); the export has every row.
+const maxKeys = 100
+
+func (h *Handler) campaignID(r *http.Request) (*store.Store, store.Campaign, error) {
+	s, err := h.store(r.Context())
+	if err != nil {
+		return nil, store.Campaign{}, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var c store.Campaign
+	if err == nil {
+		c, err = s.Campaign(r.Context(), id)
+	}
+	if err != nil {
+		// A name works too: the operator knows campaigns by name.
+		c, err = s.CampaignByName(r.Context(), r.PathValue("id"))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, c, &httpError{http.StatusNotFound, "no such campaign: " + r.PathValue("id")}
+	}
+	return s, c, err
+}
+
+func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign) (Live, error) {
+	snap, err := h.snaps.get(ctx, fmt.Sprint("live:", c.ID), liveEvery, func(ctx context.Context) (any, error) {
+		now := h.opt.Now()
+		p, err := s.Progress(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.AttemptStats(ctx, c.ID, now.Add(-time.Minute))
+		if err != nil {
+			return nil, err
+		}
+		l := Live{States: map[string]int{}, Attempts: st.Attempts, PerMinute: st.Recent, LastAt: st.Last, AsOf: now, ETASeconds: -1}
+		for k, n := range p {
+			l.States[string(k)] = n
+			l.Total += n
+			if k.Final() {
+				l.Done += n
+			}
+		}
+		l.Pending, l.Claimed = p[store.StatePending], p[store.StateClaimed]
+		l.Sent, l.Failed, l.Suppressed, l.Invalid = p[store.StateSent], p[store.StateFailed], p[store.StateSuppressed], p[store.StateInvalid]
+		if l.Total > 0 {
+			l.Percent = float64(l.Done) * 100 / float64(l.Total)
+		}
+		if left := l.Total - l.Done; left == 0 {
+			l.ETASeconds = 0
+		} else if st.Recent > 0 {
+			l.ETASeconds = int64(left) * 60 / int64(st.Recent)
+		}
+		return l, nil
+	})
+	if err != nil {
+		return Live{}, err
+	}
+	l := snap.value.(Live)
+	// The campaign row is read fresh: a state change shows at once.
+	if c2, err := s.Campaign(ctx, c.ID); err == nil {
+		c = c2
+	}
+	l.State = string(c.State)
+	return l, nil
+}
+
+func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campaign, lang string) (Aggregates, error) {
+	every := aggEvery
+	if c.State == store.CampaignDone {
+		every = 6 * aggEvery // bounces may still change finals
+	}
+	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, func(ctx context.Context) (any, error) {
+		t0 := time.Now()
+		a := rawAgg{at: h.opt.Now()}
+		var err error
+		if a.counts, err = s.Counts(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if a.domain, err = s.CountsByDomain(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if a.mx, err = s.CountsByMX(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if a.reason, err = s.CountsByReason(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if a.suppressedBy, err = s.SuppressedBy(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if a.supp, err = s.CampaignSuppressions(ctx, c.ID, 50); err != nil {
+			return nil, err
+		}
+		if a.scores, err = s.CampaignScores(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		a.took = time.Since(t0)
+		return a, nil
+	})
+	if err != nil {
+		return Aggregates{}, err
+	}
+	return snap.value.(rawAgg).view(lang), nil
+}
+
+// rawAgg is what the queries said, kept language-free in the snapshot.
+type rawAgg struct {
+	at           time.Time
+	took         time.Duration
+	counts       map[int]int
+	domain, mx   []store.Count
+	reason       []store.ReasonCount
+	suppressedBy int
+	supp         []store.Suppression
+	scores       []store.ScoreCount
+}
+
+func (a rawAgg) view(lang string) Aggregates {
+	out := Aggregates{SuppressedBy: a.suppressedBy, Suppressions: a.supp, Scores: a.scores,
+		AsOf: a.at, QueryMS: a.took.Milliseconds(), Codes: []CodeCount{}, ByReason: []ReasonRow{}}
+	if out.Suppressions == nil {
+		out.Suppressions = []store.Suppression{}
+	}
+	if out.Scores == nil {
+		out.Scores = []store.ScoreCount{}
+	}
+	for code, n := range a.counts {
+		out.Codes = append(out.Codes, codeCount(code, n, lang))
+	}
+	sort.Slice(out.Codes, func(i, j int) bool {
+		x, y := out.Codes[i], out.Codes[j]
+		return x.N > y.N || x.N == y.N && x.Code < y.Code
+	})
+	out.ByDomain, out.ByMX = byKey(a.domain, lang), byKey(a.mx, lang)
+	for _, r := range a.reason {
+		out.ByReason = append(out.ByReason, ReasonRow(r))
+	}
+	sort.SliceStable(out.ByReason, func(i, j int) bool { return out.ByReason[i].N > out.ByReason[j].N })
+	return out
+}
+
+func byKey(cs []store.Count, lang string) []KeyCodes {
+	m := map[string]*KeyCodes{}
+	var keys []*KeyCodes
+	for _, c := range cs {
+		k := m[c.Key]
+		if k == nil {
+			k = &KeyCodes{Key: c.Key}
+			m[c.Key] = k
+			keys = append(keys, k)
+		}
+		k.Total += c.N
+		k.Codes = append(k.Codes, codeCount(c.Code, c.N, lang))
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		return keys[i].Total > keys[j].Total || keys[i].Total == keys[j].Total && keys[i].Key < keys[j].Key
+	})
+	out := []KeyCodes{}
+	for _, k := range keys[:min(len(keys), maxKeys)] {
+		sort.Slice(k.Codes, func(i, j int) bool { return k.Codes[i].N > k.Codes[j].N })
+		out = append(out, *k)
+	}
+	return out
+}
+
+// codeCount explains a code from the table (internal/codes): its short
+// meaning and its cause, or, for a code the table lacks, what its digits
+// say.
+func codeCount(code, n int, lang string) CodeCount {
+	cc := CodeCount{Code: code, N: n}
+	if c, ok := codes.LookupCode(code); ok {
+		cc.Class = c.Class.String()
+		cc.Short, cc.Detail = c.EN, c.DetailEN
+		if lang == "ja" {
+			cc.Short, cc.Detail = pick(c.JA, c.EN), pick(c.DetailJA, c.DetailEN)
+		}
+		return cc
+	}
+	var parts []string
+	for _, m := range codes.Digits(code) {
+		parts = append(parts, pick(map[bool]string{true: m.JA, false: m.EN}[lang == "ja"], m.EN))
+	}
+	cc.Short = strings.Join(parts, "; ")
+	cc.Class = codes.ClassUnknown.String()
+	return cc
+}
+
+func pick(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}
+
+func (h *Handler) campaign(r *http.Request) (any, error) {
+	s, c, err := h.campaignID(r)
+	if err != nil {
+		return nil, err
+	}
+	lang := langOf(r)
+	p := CampaignPage{ID: c.ID, Name: c.Name, Created: c.Created, ListPath: c.ListPath, Lang: lang}
+	if p.Live, err = h.live(r.Context(), s, c); err != nil {
+		return nil, err
+	}
+	if p.Agg, err = h.aggregates(r.Context(), s, c, lang); err != nil {
+		return nil, err
+	}
+	p.Chart = barChart(p.Agg.Codes, lang)
+	return p, nil
+}
+
+// export streams a campaign's rows as TSV in list order, a page of the
+// store at a time: row, email, state, code, enhanced code, reason, text.
+func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
+	s, c, err := h.campaignID(r)
+	if err != nil {
+		st, msg := statusOf(err)
+		writeJSON(w, st, apiError{msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/tab-separated-values; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.tsv"`, safeFileName(c.Name)))
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	fmt.Fprint(bw, "row\temail\tstate\tcode\tenhanced\treason\ttext\n")
+	for after := int64(0); ; {
+		page, err := s.Recipients(r.Context(), c.ID, after, 5000)
+		if err != nil {
+			h.opt.Logger.Error("dashboard export", "campaign", c.Name, "err", err)
+			return // the client sees a cut-off file; the status line is out already
+		}
+		if len(page) == 0 {
+			return
+		}
+		for _, rc := range page {
+			fmt.Fprintf(bw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", rc.Row, tsv(rc.Email), rc.State, rc.FinalCode,
+				tsv(rc.FinalEnhanced), tsv(rc.Reason()), tsv(rc.FinalText))
+		}
+		after = page[len(page)-1].Row
+	}
+}
+
+func tsv(s string) string {
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r == '/' || r < ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
