@@ -121,6 +121,10 @@ type Auth struct {
 // HTTP configures the metrics listener.
 type HTTP struct {
 	Listen string `toml:"listen"` // "" disables
+	// Admins and Token are the dashboard's logins when Listen is not a
+	// loopback address (internal/web).
+	Admins []string `toml:"admins"`
+	Token  string   `toml:"token"`
 }
 
 // Delivery configures the delivery engine: the relay queue and `send`.
@@ -236,7 +240,7 @@ func Defaults() Config {
 			FailureWindow:   Duration(10 * time.Minute),
 			FailureDelay:    Duration(time.Second),
 		},
-		HTTP:   HTTP{Listen: "127.0.0.1:8025"},
+		HTTP:   HTTP{Listen: "127.0.0.1:8025", Admins: []string{}},
 		Policy: Policy{DNSBLZones: []string{}},
 		SPF:    SPF{Check: true, Fail: "reject", SoftFail: "accept", TempError: "tempfail", PermError: "reject"},
 		DKIM:   DKIM{Verify: true},

@@ -145,6 +145,10 @@ var keys = []Key{
 
 	{Name: "http.listen", Type: TypeString, Default: `"127.0.0.1:8025"`,
 		Doc: `Address of the HTTP listener for metrics and the dashboard, host:port as for smtp.listen and not one of the SMTP addresses. "" turns it off.`},
+	{Name: "http.admins", Type: TypeStrings, Default: "[]",
+		Doc: `Accounts of users.toml (addresses) that may log in to the dashboard with their password when http.listen is not a loopback address. On loopback nobody logs in.`},
+	{Name: "http.token", Type: TypeString, Default: `""`,
+		Doc: `A secret that logs in to the dashboard (in the password field, the account left empty) and authorizes scripts as "Authorization: Bearer TOKEN", when http.listen is not a loopback address; at least 16 characters. "" means none.`},
 
 	{Name: "delivery.dns_servers", Type: TypeStrings, Default: "[]",
 		Doc: `DNS servers the delivery engine asks, each IP:port. [] reads the nameservers of /etc/resolv.conf. Tests and benchmarks point this at the fake DNS on loopback.`},

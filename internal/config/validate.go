@@ -120,6 +120,10 @@ func (c *Config) validate() *invalid {
 			return e
 		}
 	}
+	if t := c.HTTP.Token; t != "" && len(t) < 16 {
+		// A short secret on a listener beyond loopback is guessed.
+		return bad("http.token", "is %d characters; at least 16", len(t))
+	}
 	if e := c.validatePolicy(); e != nil {
 		return e
 	}
