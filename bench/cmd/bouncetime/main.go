@@ -36,8 +36,10 @@ func main() {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	mails, recipients, notmail, octets := 0, 0, 0, 0
+	var buf []byte
 	for _, f := range files {
-		msg, err := os.ReadFile(f)
+		msg, err := readInto(f, buf)
+		buf = msg
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bouncetime:", err)
 			os.Exit(1)
