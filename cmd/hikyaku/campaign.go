@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -68,10 +67,6 @@ func (a *cli) campaignWorkerCmd() *cobra.Command {
 		Use:   "worker [--owner NAME] [--follow] [CAMPAIGN…]",
 		Short: "send the running campaigns (all, or those named) from this node",
 		RunE: a.withConfig(func(cfg *config.Config, names []string) error {
-			if owner == "" {
-				host, _ := os.Hostname()
-				owner = fmt.Sprintf("worker@%s:%d", host, os.Getpid())
-			}
 			ctx, cancel := interruptible()
 			defer cancel()
 			return campaignctl.Worker(ctx, cfg, owner, names, follow, a.stdout, a.stderr)

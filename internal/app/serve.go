@@ -36,6 +36,10 @@ type HTTPStarter func(addr string, m *metrics.Metrics, srv *server.Server, logge
 // certificate), logging to stderr, then stops cleanly: what was accepted
 // is delivered or left in the spool for the next start.
 func Serve(cfg *config.Config, stderr io.Writer, startHTTP HTTPStarter) error {
+	// Caught from the start: a signal that comes while serve starts (once
+	// a listener accepts, say) stops it cleanly rather than killing it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	logger := NewLogger(cfg, stderr)
 	for _, w := range cfg.Warnings() {
 		logger.Warn("configuration", "warning", w)
@@ -151,30 +155,9 @@ func Serve(cfg *config.Config, stderr io.Writer, startHTTP HTTPStarter) error {
 	}
 	srv := server.New(deps)
 
-	type listener struct {
-		net.Listener
-		kind server.Kind
-	}
-	var lns []listener
-	for _, l := range []struct {
-		kind  server.Kind
-		addrs []string
-	}{
-		{server.MX, cfg.SMTP.Listen}, {server.Submission, cfg.SMTP.SubmissionListen}, {server.Submissions, cfg.SMTP.SubmissionsListen},
-	} {
-		for _, addr := range l.addrs {
-			// SMTP has its own timeouts; kernel keepalives would cost four
-			// setsockopt calls per accepted connection for nothing.
-			lc := net.ListenConfig{KeepAlive: -1}
-			ln, err := lc.Listen(context.Background(), "tcp", addr)
-			if err != nil {
-				for _, l := range lns {
-					l.Close()
-				}
-				return fmt.Errorf("listen %s: %w", addr, err)
-			}
-			lns = append(lns, listener{ln, l.kind})
-		}
+	lns, err := listenSMTP(cfg)
+	if err != nil {
+		return err
 	}
 	errc := make(chan error, len(lns)+1)
 	for _, ln := range lns {
@@ -191,49 +174,8 @@ func Serve(cfg *config.Config, stderr io.Writer, startHTTP HTTPStarter) error {
 		}
 	}
 
-	// Users and aliases edited by `hikyaku user` take effect without a
-	// restart.
-	stopReload := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopReload:
-				return
-			case <-t.C:
-				if err := dir.Reload(); err != nil {
-					logger.Error("reloading users", "err", err)
-				}
-			}
-		}
-	}()
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	var runErr error
-wait:
-	for {
-		select {
-		case s := <-sigs:
-			if s == syscall.SIGHUP {
-				// A renewed certificate takes effect without a restart;
-				// a bad one is logged and the old one kept.
-				logger.Info("SIGHUP: reloading the TLS certificate")
-				if certs != nil {
-					if err := certs.Reload(); err != nil {
-						logger.Error("TLS certificate reload failed", "err", err)
-					}
-				}
-				continue
-			}
-			logger.Info("shutting down", "signal", s.String())
-		case err := <-errc:
-			runErr = err
-			logger.Error("listener failed; shutting down", "err", err)
-		}
-		break wait
-	}
+	stopReload := reloadUsers(dir, logger)
+	runErr := waitForStop(sigs, errc, certs, logger)
 	close(stopReload)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -253,4 +195,87 @@ wait:
 	}
 	logger.Info("stopped")
 	return runErr
+}
+
+// smtpListener is one SMTP listening socket and the kind of service on it.
+type smtpListener struct {
+	net.Listener
+	kind server.Kind
+}
+
+// listenSMTP opens every SMTP listener of [smtp]; on a failure none is
+// left open.
+func listenSMTP(cfg *config.Config) ([]smtpListener, error) {
+	var lns []smtpListener
+	for _, l := range []struct {
+		kind  server.Kind
+		addrs []string
+	}{
+		{server.MX, cfg.SMTP.Listen}, {server.Submission, cfg.SMTP.SubmissionListen}, {server.Submissions, cfg.SMTP.SubmissionsListen},
+	} {
+		for _, addr := range l.addrs {
+			// SMTP has its own timeouts; kernel keepalives would cost four
+			// setsockopt calls per accepted connection for nothing.
+			lc := net.ListenConfig{KeepAlive: -1}
+			ln, err := lc.Listen(context.Background(), "tcp", addr)
+			if err != nil {
+				for _, l := range lns {
+					l.Close()
+				}
+				return nil, fmt.Errorf("listen %s: %w", addr, err)
+			}
+			lns = append(lns, smtpListener{ln, l.kind})
+		}
+	}
+	return lns, nil
+}
+
+// reloadUsers reads users and aliases again every second, so that those
+// edited by `hikyaku user` take effect without a restart, until the
+// returned channel is closed.
+func reloadUsers(dir *mailbox.Directory, logger *slog.Logger) chan struct{} {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := dir.Reload(); err != nil {
+					logger.Error("reloading users", "err", err)
+				}
+			}
+		}
+	}()
+	return stop
+}
+
+// waitForStop returns at SIGTERM or SIGINT (nil) or when a listener fails
+// (its error); SIGHUP reloads the TLS certificate meanwhile. The signals
+// stay caught after it returns, so that another one does not cut the
+// clean stop short.
+func waitForStop(sigs <-chan os.Signal, errc <-chan error, certs *tlsconf.Manager, logger *slog.Logger) error {
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				// A renewed certificate takes effect without a restart;
+				// a bad one is logged and the old one kept.
+				logger.Info("SIGHUP: reloading the TLS certificate")
+				if certs != nil {
+					if err := certs.Reload(); err != nil {
+						logger.Error("TLS certificate reload failed", "err", err)
+					}
+				}
+				continue
+			}
+			logger.Info("shutting down", "signal", s.String())
+			return nil
+		case err := <-errc:
+			logger.Error("listener failed; shutting down", "err", err)
+			return err
+		}
+	}
 }
