@@ -8,7 +8,8 @@
 //
 // recipients counts the results of bounces and feedback reports (what
 // sisimai.pl --quiet counts); elapsed is the reading loop, file reads
-// included. Not part of hikyaku.
+// included (on unix into one reused buffer, see readInto). Not part of
+// hikyaku.
 //
 //	GOMAXPROCS=1 bouncetime CORPUS/maildir-bsd
 //
