@@ -45,6 +45,23 @@ type BatchStore interface {
 	RecordBounces(ctx context.Context, bs []store.Bounce) ([]store.BounceOutcome, error)
 }
 
+// RowSpanner is a Store that gives a campaign's row numbers at once
+// (*store.Store): Check then asks it once per campaign whose rows have no
+// gaps, instead of once per row.
+type RowSpanner interface {
+	RowSpan(ctx context.Context, campaign string) (lo, hi, n int64, err error)
+}
+
+// span is a campaign's rows lo..hi, every one there; lo > hi: not known
+// to be without gaps. at is when the store said so.
+type span struct {
+	lo, hi int64
+	at     time.Time
+}
+
+// maxSpans bounds the campaigns whose spans are kept.
+const maxSpans = 4096
+
 // Verdict is what Check says of a recipient address.
 type Verdict int
 
@@ -125,6 +142,7 @@ type Intake struct {
 
 	rowsMu sync.Mutex
 	rows   map[string]bool // campaign NUL row of rows known to exist (rows are never deleted)
+	spans  map[string]span // by campaign, with a RowSpanner
 
 	// jmu is held shared by each Deliver, from its journal append to its
 	// renames into new/, and exclusively by a checkpoint while it seals:
@@ -194,6 +212,7 @@ func New(opt Options) (*Intake, error) {
 		fresh:      map[string][]byte{},
 		later:      map[string]time.Time{},
 		rows:       map[string]bool{},
+		spans:      map[string]span{},
 	}
 	for _, a := range opt.Complaints {
 		in.complaints[strings.ToLower(a)] = true
@@ -234,6 +253,9 @@ func (in *Intake) Check(ctx context.Context, addr string) Verdict {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if in.inSpan(ctx, campaign, row) {
+		return Accept
+	}
 	exists, err := in.opt.Store.RowExists(ctx, campaign, row)
 	if err != nil {
 		in.opt.Logger.Warn("bounce address not checked: status store", "rcpt", addr, "err", err)
@@ -249,6 +271,42 @@ func (in *Intake) Check(ctx context.Context, addr string) Verdict {
 	in.rows[rk] = true
 	in.rowsMu.Unlock()
 	return Accept
+}
+
+// inSpan says the campaign has the row for certain, from its span: one
+// store query per campaign answers every RCPT to its rows. A row outside
+// the span (added since, or not there) is the exact query's to decide;
+// the span is asked again at most once a second.
+func (in *Intake) inSpan(ctx context.Context, campaign string, row int64) bool {
+	sp, ok := in.opt.Store.(RowSpanner)
+	if !ok {
+		return false
+	}
+	now := in.opt.Now()
+	in.rowsMu.Lock()
+	s, seen := in.spans[campaign]
+	in.rowsMu.Unlock()
+	if seen && row >= s.lo && row <= s.hi {
+		return true
+	}
+	if seen && now.Sub(s.at) < time.Second {
+		return false
+	}
+	lo, hi, n, err := sp.RowSpan(ctx, campaign)
+	if err != nil {
+		return false // RowExists decides, and says what failed
+	}
+	s = span{lo: 1, hi: 0, at: now}
+	if n > 0 && n == hi-lo+1 {
+		s.lo, s.hi = lo, hi
+	}
+	in.rowsMu.Lock()
+	if len(in.spans) >= maxSpans {
+		clear(in.spans)
+	}
+	in.spans[campaign] = s
+	in.rowsMu.Unlock()
+	return row >= s.lo && row <= s.hi
 }
 
 // Deliver is the router's hand-off of bounce recipients (Mailbox =

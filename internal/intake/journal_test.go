@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/mailbox"
+	"github.com/hikyaku/hikyaku/internal/verp"
 )
 
 func segments(t *testing.T, in *Intake) []string {
@@ -130,5 +132,76 @@ func TestJournalCheckpoint(t *testing.T) {
 	in.Stop()
 	if s := segments(t, in); len(s) != 0 {
 		t.Errorf("segments left after Stop: %v", s)
+	}
+}
+
+// spanStore is a fakeStore that also gives campaign spans, counting the
+// store's answers.
+type spanStore struct {
+	*fakeStore
+	spanCalls, existsCalls int
+}
+
+func (s *spanStore) RowSpan(ctx context.Context, c string) (lo, hi, n int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spanCalls++
+	if s.down {
+		return 0, 0, 0, errDown
+	}
+	for k := range s.rows {
+		name, r, _ := strings.Cut(k, "/")
+		if name != c {
+			continue
+		}
+		var row int64
+		fmt.Sscan(r, &row)
+		if n == 0 || row < lo {
+			lo = row
+		}
+		hi = max(hi, row)
+		n++
+	}
+	return lo, hi, n, nil
+}
+
+func (s *spanStore) RowExists(ctx context.Context, c string, r int64) (bool, error) {
+	s.mu.Lock()
+	s.existsCalls++
+	s.mu.Unlock()
+	return s.fakeStore.RowExists(ctx, c, r)
+}
+
+// With a RowSpanner, Check asks the store once for a campaign without
+// gaps and answers its rows from that; a row past the span and the rows
+// of a campaign with gaps are still asked one by one, exactly.
+func TestCheckSpan(t *testing.T) {
+	var rows []string
+	for r := int64(1); r <= 50; r++ {
+		rows = append(rows, rowKey("spring", r))
+	}
+	rows = append(rows, rowKey("gaps", 1), rowKey("gaps", 3))
+	st := &spanStore{fakeStore: newFakeStore(rows...)}
+	in := newIntake(t, st, time.Minute)
+	ctx := context.Background()
+	addr := func(c string, r int64) string { return verp.Format(c, r, "bounce.example.test", testKey) }
+	for r := int64(1); r <= 50; r++ {
+		if got := in.Check(ctx, addr("spring", r)); got != Accept {
+			t.Fatalf("row %d: %d, want Accept", r, got)
+		}
+	}
+	if st.spanCalls != 1 || st.existsCalls != 0 {
+		t.Errorf("50 rows of a campaign without gaps: %d span and %d row queries, want 1 and 0", st.spanCalls, st.existsCalls)
+	}
+	if got := in.Check(ctx, addr("spring", 51)); got != Unknown || st.existsCalls != 1 {
+		t.Errorf("a row past the span: %d after %d row queries, want Unknown after 1", got, st.existsCalls)
+	}
+	for r, want := range map[int64]Verdict{1: Accept, 2: Unknown, 3: Accept} {
+		if got := in.Check(ctx, addr("gaps", r)); got != want {
+			t.Errorf("gaps row %d: %d, want %d", r, got, want)
+		}
+	}
+	if st.existsCalls != 4 {
+		t.Errorf("a campaign with gaps: %d row queries in all, want 4 (one per row)", st.existsCalls)
 	}
 }

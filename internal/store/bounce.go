@@ -162,6 +162,21 @@ func (s *Store) RowExists(ctx context.Context, campaign string, row int64) (bool
 	return n > 0, readErr(err)
 }
 
+// RowSpan gives the lowest and highest row number of a campaign (by
+// name) and how many rows it has (0 when there is no such campaign). A
+// campaign whose count is hi-lo+1 has every row in between: rows are
+// never deleted, so the receiver can answer RCPT for such rows without
+// asking again.
+func (s *Store) RowSpan(ctx context.Context, campaign string) (lo, hi, n int64, err error) {
+	st, err := s.prepared(ctx, `SELECT COALESCE(MIN(row_no), 0), COALESCE(MAX(row_no), 0), COUNT(*)
+		FROM recipients WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?)`)
+	if err != nil {
+		return 0, 0, 0, readErr(err)
+	}
+	err = st.QueryRowContext(ctx, campaign).Scan(&lo, &hi, &n)
+	return lo, hi, n, readErr(err)
+}
+
 func bounceKey(k string) string {
 	if len(k) <= 255 {
 		return k
