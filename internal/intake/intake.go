@@ -477,6 +477,10 @@ func (in *Intake) dispatch() {
 		}
 		var names []string
 		if in.scan.Swap(false) {
+			// What was queued is in new/ already: the listing has it.
+			in.mu.Lock()
+			in.queued = nil
+			in.mu.Unlock()
 			ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
 			if err != nil {
 				in.opt.Logger.Error("bounce Maildir unreadable", "dir", in.dir, "err", err)
@@ -485,9 +489,6 @@ func (in *Intake) dispatch() {
 			for _, e := range ents {
 				names = append(names, e.Name())
 			}
-			in.mu.Lock()
-			in.queued = nil // all in new/, listed
-			in.mu.Unlock()
 		} else {
 			in.mu.Lock()
 			names, in.queued = in.queued, nil
