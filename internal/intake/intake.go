@@ -484,6 +484,7 @@ func (in *Intake) dispatch() {
 			ents, err := os.ReadDir(filepath.Join(in.dir, "new"))
 			if err != nil {
 				in.opt.Logger.Error("bounce Maildir unreadable", "dir", in.dir, "err", err)
+				in.scan.Store(true)
 				continue
 			}
 			for _, e := range ents {
