@@ -230,24 +230,37 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 		finalCode int
 		async     bool
 	)
-	row, err := st.queryRow(ctx, bsRecipient, cid, b.Row)
-	if err != nil {
-		return "", err
-	}
-	err = row.Scan(&id, &addr, &state, &finalCode, &async)
-	if err == sql.ErrNoRows {
-		return BounceNoRow, nil
-	} else if err != nil {
-		return "", err
-	}
-	// Earlier bounces of the row, this transaction's among them: a Key
-	// twice in one batch is a duplicate the second time.
+	// The row, and its earlier bounces, this transaction's among them: a
+	// Key twice in one batch is a duplicate the second time.
 	var dup, counted int
-	if row, err = st.queryRow(ctx, bsHistory, key, id); err != nil {
-		return "", err
-	}
-	if err := row.Scan(&dup, &counted); err != nil {
-		return "", err
+	if s.d.rowLock == "" {
+		row, err := st.queryRow(ctx, bsRecipientHistory, key, cid, b.Row)
+		if err != nil {
+			return "", err
+		}
+		err = row.Scan(&id, &addr, &state, &finalCode, &async, &dup, &counted)
+		if err == sql.ErrNoRows {
+			return BounceNoRow, nil
+		} else if err != nil {
+			return "", err
+		}
+	} else {
+		row, err := st.queryRow(ctx, bsRecipient, cid, b.Row)
+		if err != nil {
+			return "", err
+		}
+		err = row.Scan(&id, &addr, &state, &finalCode, &async)
+		if err == sql.ErrNoRows {
+			return BounceNoRow, nil
+		} else if err != nil {
+			return "", err
+		}
+		if row, err = st.queryRow(ctx, bsHistory, key, id); err != nil {
+			return "", err
+		}
+		if err := row.Scan(&dup, &counted); err != nil {
+			return "", err
+		}
 	}
 	if dup > 0 {
 		return BounceDuplicate, nil

@@ -14,6 +14,7 @@ const (
 	bsFinal
 	bsSuppress
 	bsSuppressReason
+	bsRecipientHistory
 	bsCount
 )
 
@@ -58,6 +59,13 @@ func (b *bounceStmts) query(i int) string {
 		return `INSERT INTO suppressions (address, reason, since) VALUES (?, ?, ?)` + d.ignoreDuplicate("address")
 	case bsSuppressReason:
 		return `UPDATE suppressions SET reason = ? WHERE address = ? AND reason <> ?`
+	case bsRecipientHistory:
+		// bsRecipient and bsHistory in one round trip, where the
+		// transaction excludes every other writer already (SQLite).
+		return `SELECT r.id, r.addr, r.state, r.final_code, r.final_async,
+		(SELECT COUNT(*) FROM bounces b WHERE b.recipient_id = r.id AND b.bounce_key = ?),
+		(SELECT COALESCE(SUM(b.counted), 0) FROM bounces b WHERE b.recipient_id = r.id)
+		FROM recipients r WHERE r.campaign_id = ? AND r.row_no = ?`
 	}
 	panic("store: no bounce statement")
 }
