@@ -45,6 +45,16 @@ func (h *Handler) store(ctx context.Context) (*store.Store, error) {
 	return s, nil
 }
 
+// bgStore is the handle the snapshots' slow queries use: a second one
+// when serve gives it, so that the embedded store's one connection is not
+// held by a grouping of a million rows while a page asks for one row.
+func (h *Handler) bgStore(ctx context.Context) (*store.Store, error) {
+	if h.opt.Background != nil {
+		return h.opt.Background(ctx)
+	}
+	return h.store(ctx)
+}
+
 func (h *Handler) campaignRows(r *http.Request) ([]CampaignRow, error) {
 	v, err := h.campaignList(r)
 	if err != nil {
@@ -61,7 +71,11 @@ func (h *Handler) campaignList(r *http.Request) (CampaignList, error) {
 	// The list is cheap; the counts of every campaign (one scan of the
 	// claim index) are the snapshot.
 	snap, err := h.snaps.get(r.Context(), "progress", liveEvery, func(ctx context.Context) (any, error) {
-		return s.ProgressAll(ctx)
+		bg, err := h.bgStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return bg.ProgressAll(ctx)
 	})
 	if err != nil {
 		return CampaignList{}, err
@@ -192,11 +206,15 @@ func (h *Handler) campaignID(r *http.Request) (*store.Store, store.Campaign, err
 func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign) (Live, error) {
 	snap, err := h.snaps.get(ctx, fmt.Sprint("live:", c.ID), liveEvery, func(ctx context.Context) (any, error) {
 		now := h.opt.Now()
-		p, err := s.Progress(ctx, c.ID)
+		bg, err := h.bgStore(ctx)
 		if err != nil {
 			return nil, err
 		}
-		st, err := s.AttemptStats(ctx, c.ID, now.Add(-time.Minute))
+		p, err := bg.Progress(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		st, err := bg.AttemptStats(ctx, c.ID, now.Add(-time.Minute))
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +250,7 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign) (L
 	return l, nil
 }
 
-func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campaign, lang string) (Aggregates, error) {
+func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string) (Aggregates, error) {
 	every := aggEvery
 	if c.State == store.CampaignDone {
 		every = 6 * aggEvery // bounces may still change finals
@@ -240,7 +258,10 @@ func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campai
 	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, func(ctx context.Context) (any, error) {
 		t0 := time.Now()
 		a := rawAgg{at: h.opt.Now()}
-		var err error
+		s, err := h.bgStore(ctx)
+		if err != nil {
+			return nil, err
+		}
 		if a.counts, err = s.Counts(ctx, c.ID); err != nil {
 			return nil, err
 		}
@@ -370,7 +391,7 @@ func (h *Handler) campaign(r *http.Request) (any, error) {
 	if p.Live, err = h.live(r.Context(), s, c); err != nil {
 		return nil, err
 	}
-	if p.Agg, err = h.aggregates(r.Context(), s, c, lang); err != nil {
+	if p.Agg, err = h.aggregates(r.Context(), c, lang); err != nil {
 		return nil, err
 	}
 	p.Chart = barChart(p.Agg.Codes, lang)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -210,9 +211,19 @@ func (h *Handler) suppressions(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	out := SuppressionList{Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
-	if out.Total, err = s.SuppressionCount(r.Context()); err != nil {
+	// Counting the whole list costs more than a page of it; it is a
+	// snapshot like a campaign's counts.
+	snap, err := h.snaps.get(r.Context(), "suppressions", aggEvery, func(ctx context.Context) (any, error) {
+		bg, err := h.bgStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return bg.SuppressionCount(ctx)
+	})
+	if err != nil {
 		return nil, err
 	}
+	out.Total = snap.value.(int)
 	if out.Entries, err = s.SearchSuppressions(r.Context(), out.Query, out.After, maxList+1); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,10 @@ type Options struct {
 	// Store opens (or returns) the status store; called per request, so
 	// it should keep what it opened. An error shows on the campaign pages.
 	Store func(ctx context.Context) (*store.Store, error)
-	Queue Queue
+	// Background, when set, is a second handle on the same store for the
+	// snapshots' slow queries (snapshot.go); nil uses Store.
+	Background func(ctx context.Context) (*store.Store, error)
+	Queue      Queue
 
 	Users  PasswordChecker // for the admins' logins
 	Admins []string        // http.admins: accounts of Users that may log in

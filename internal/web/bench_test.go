@@ -1,0 +1,120 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hikyaku/hikyaku/internal/metrics"
+	"github.com/hikyaku/hikyaku/internal/queue"
+	"github.com/hikyaku/hikyaku/internal/spool"
+	"github.com/hikyaku/hikyaku/internal/store"
+	"github.com/hikyaku/hikyaku/internal/store/storetest"
+)
+
+// BenchmarkPages renders every page server side over a status store
+// holding one campaign of a million rows (HIKYAKU_BENCH_ROWS to change),
+// on the embedded store and, when HIKYAKU_TEST_MYSQL_DSN is set, MariaDB.
+// ns/op is one warm render (the snapshot in place, as every view after a
+// campaign's first); the campaign pages also report cold-ms, the first
+// view that waits for the snapshot's queries, and query-ms, what a
+// background refresh of them costs. Bounded: run with -benchtime=20x.
+//
+//	go test ./internal/web -run '^$' -bench Pages -benchtime=20x
+func BenchmarkPages(b *testing.B) {
+	rows := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("HIKYAKU_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	for _, e := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{
+		{"sqlite", func(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempDir(), "status.db") }},
+		{"mysql", storetest.FreshMySQL},
+	} {
+		b.Run(e.name, func(b *testing.B) { benchPages(b, e.dsn(b), rows) })
+	}
+}
+
+// benchQueue is the relay queue's size in BenchmarkPages.
+const benchQueue = 1000
+
+func benchPages(b *testing.B, dsn string, rows int) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Now()
+	cid := fillCampaign(b, dsn, st, "big", rows, time.Now().Add(-time.Hour))
+	b.Logf("filled %d rows, %d attempts in %v", rows, rows*9/10, time.Since(t0).Round(time.Millisecond))
+	// A second handle for the snapshots' queries, as serve gives it.
+	bg, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bg.Close()
+	q, err := queue.OpenStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	for i := 0; i < benchQueue; i++ {
+		to := []spool.Recipient{{Address: fmt.Sprintf("r%d@d%d.test", i, i%20), Relay: fmt.Sprintf("r%d@d%d.test", i, i%20)}}
+		data := []byte("Subject: x\r\n\r\nbody\r\n")
+		msg := &spool.Message{Envelope: spool.Envelope{ID: fmt.Sprintf("Q%d", i), From: "s@here.test", ReceivedAt: time.Now(),
+			Size: int64(len(data)), Recipients: to}, Data: data}
+		if err := q.Add(msg, to); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := metrics.New()
+	h := New(Options{Queue: q, Listen: "127.0.0.1:8025", Metrics: m.Handler(), Gatherer: m.Registry, Sessions: func() int { return 0 },
+		Store:      func(context.Context) (*store.Store, error) { return st, nil },
+		Background: func(context.Context) (*store.Store, error) { return bg, nil }})
+	defer h.Close()
+	render := func(tb testing.TB, path string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Host = "127.0.0.1:8025"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			tb.Fatalf("%s: %d %s", path, w.Code, w.Body.String())
+		}
+	}
+	for _, p := range []struct{ name, path string }{
+		{"overview", "/"}, {"campaigns", "/campaigns"}, {"campaign", fmt.Sprintf("/campaigns/%d", cid)},
+		{"api-campaign", fmt.Sprintf("/api/campaigns/%d", cid)}, {"suppressions", "/suppressions"},
+		{"suppressions-search", "/suppressions?q=u17"}, {"address", "/address?a=u7@d7.test"}, {"codes", "/codes"},
+		{"queue", "/queue"},
+	} {
+		// The first view waits for any snapshot it needs; b.Run calls its
+		// function more than once, so it is timed out here.
+		start := time.Now()
+		render(b, p.path)
+		cold := time.Since(start)
+		first := h.snaps.peek(fmt.Sprint("agg:", cid))
+		b.Run(p.name, func(b *testing.B) {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				render(b, p.path)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cold.Microseconds())/1000, "cold-ms")
+			if first != nil && p.name == "campaign" {
+				b.ReportMetric(float64(first.took.Microseconds())/1000, "query-ms")
+			}
+			// A refresh a render started runs on; let it end before the
+			// next page is timed, as it would compete for the store.
+			h.snaps.wait()
+		})
+	}
+}
