@@ -43,11 +43,27 @@ func splitHeader(b []byte) (header, []byte) {
 	// at the first empty line; past maxHeaderCopy (a mail without one)
 	// only when the parse really goes on that far.
 	n := len(b)
-	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
-		n = i + 2
+	scan := true
+	switch {
+	case len(b) > 0 && b[0] == '\n':
+		n, scan = 1, false // an empty header
+	case len(b) > 1 && b[0] == '\r' && b[1] == '\n':
+		n, scan = 2, false
 	}
-	if i := bytes.Index(b[:n], []byte("\n\r\n")); i >= 0 {
-		n = i + 3
+	for pos := 0; scan; {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			break
+		}
+		pos += i + 1
+		if pos < len(b) && b[pos] == '\n' {
+			n = pos + 1
+			break
+		}
+		if pos+1 < len(b) && b[pos] == '\r' && b[pos+1] == '\n' {
+			n = pos + 2
+			break
+		}
 	}
 	whole := n
 	if n > maxHeaderCopy {
@@ -78,7 +94,7 @@ func splitHeaderString(s string) (header, string) {
 // parseHeader is splitHeader's parse: the fields of s, the octets they
 // took (and the empty line after them), and whether s ended first.
 func parseHeader(s string) (header, int, bool) {
-	h := make(header, 0, strings.Count(s, "\n")+1)
+	h := make(header, 0, fieldLines(s))
 	var fold []byte // the last field's value while it is being unfolded
 	folded := false
 	appendValue := func(piece string) {
@@ -132,7 +148,7 @@ func parseHeader(s string) (header, int, bool) {
 			pos = next
 			continue
 		}
-		if c <= 0 || strings.ContainsAny(line[:c], " \t") && !strings.HasPrefix(line, "From ") {
+		if c <= 0 || hasBlank(line[:c]) && !strings.HasPrefix(line, "From ") {
 			if len(h) == 0 && strings.HasPrefix(line, "From ") { // mbox separator
 				pos = next
 				continue
@@ -389,6 +405,7 @@ func splitMultipart(b []byte, boundary string) [][]byte {
 
 func stripHTML(s string) string {
 	var b strings.Builder
+	b.Grow(len(s) / 2)
 	in := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -403,9 +420,10 @@ func stripHTML(s string) string {
 			b.WriteByte(c)
 		}
 	}
-	r := strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
-	return r.Replace(b.String())
+	return htmlEntities.Replace(b.String())
 }
+
+var htmlEntities = strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
 
 // asciiLower lower-cases ASCII letters only, keeping every offset.
 func asciiLower(s string) string {
@@ -416,4 +434,31 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// hasBlank tells a space or tab in s (strings.ContainsAny(s, " \t")).
+func hasBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldLines counts the lines of s that do not continue a field, what a
+// header of s can hold at most.
+func fieldLines(s string) int {
+	n := 1
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			n++
+		}
+	}
+	return n
 }

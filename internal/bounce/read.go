@@ -72,7 +72,7 @@ type reader struct {
 func (r *reader) lowerText() string {
 	if !r.lowerOnce {
 		r.lowerOnce = true
-		r.lower = strings.ToLower(r.bodyText())
+		r.lower = toLower(r.bodyText())
 	}
 	return r.lower
 }
@@ -422,8 +422,8 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 	if src == "" {
 		src = context
 	}
-	lsrc := strings.ToLower(src)
-	lctx := strings.ToLower(context)
+	lsrc := toLower(src)
+	lctx := toLower(context)
 	// Addresses say nothing about the failure; their local parts
 	// ("filtered@", "spam-trap@") must not match a rule.
 	msrc, mctx := unfoldReply(withoutAddrs(lsrc)), withoutAddrs(lctx)
@@ -733,8 +733,7 @@ func firstLines(s string, n int) string {
 // remoteHost reads the remote host a diagnostic names ("host mx.example.jp
 // [192.0.2.20]: 550 ...", "mx.example.jp said:").
 func remoteHost(s string) string {
-	l := strings.ToLower(s)
-	i := strings.Index(l, "host ")
+	i := indexFold(s, "host ")
 	if i < 0 {
 		return ""
 	}

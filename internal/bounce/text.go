@@ -53,10 +53,19 @@ func cutOriginal(s string) string {
 			// Most lines cannot begin a marker: lower-case only those that
 			// can (a non-ASCII first octet is always looked at).
 			if core := strings.Trim(t, "-=*_#<> \t:."); core != "" && (core[0] >= 0x80 || markerStart[core[0]|0x20]) {
-				bare := strings.ToLower(core)
-				for _, m := range originalMarkers {
-					if strings.HasPrefix(bare, m) && (decorated || strings.HasSuffix(bare, "follows") || strings.HasSuffix(bare, "follow") || strings.HasPrefix(bare, "below this line") || m[0] >= 0x80) {
-						return s[:pos]
+				if isASCIIString(core) {
+					// The same tests as below, without a lower-cased copy.
+					for _, m := range originalMarkers {
+						if hasPrefixFold(core, m) && (decorated || hasSuffixFold(core, "follows") || hasSuffixFold(core, "follow") || hasPrefixFold(core, "below this line")) {
+							return s[:pos]
+						}
+					}
+				} else {
+					bare := toLower(core)
+					for _, m := range originalMarkers {
+						if strings.HasPrefix(bare, m) && (decorated || strings.HasSuffix(bare, "follows") || strings.HasSuffix(bare, "follow") || strings.HasPrefix(bare, "below this line") || m[0] >= 0x80) {
+							return s[:pos]
+						}
 					}
 				}
 			}

@@ -1,0 +1,99 @@
+package bounce
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// toLower is strings.ToLower, faster on the mixed Japanese and ASCII
+// texts of bounces: ASCII is lowered octet by octet and the scripts
+// without case (kana, CJK, Hangul: caseless, TestToLower checks every
+// rune of them) are copied without a table search per rune.
+func toLower(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || !caseless(r) && unicode.ToLower(r) != r {
+			break
+		}
+		i += size
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError) // as strings.Map writes an invalid octet
+		case caseless(r):
+			b.WriteString(s[i : i+size])
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// caseless tells the runes of the blocks that have no case at all:
+// CJK symbols, kana, ideographs, Hangul (U+3000-U+A63F, U+AC00-U+D7FF).
+func caseless(r rune) bool {
+	return r >= 0x3000 && r < 0xA640 || r >= 0xAC00 && r < 0xD800
+}
+
+// hasPrefixFold tells whether s begins with prefix, ASCII case ignored.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// hasSuffixFold tells whether s ends with suffix, ASCII case ignored.
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold is the first index of sub (lower-case ASCII) in s, ASCII
+// case ignored, or -1: strings.Index(strings.ToLower(s), sub) without
+// the copy, and an index into s itself.
+func indexFold(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	c0 := sub[0]
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if (s[i] == c0 || s[i]|0x20 == c0 && 'a' <= c0 && c0 <= 'z') && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,67 @@
+package bounce
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// TestToLower: toLower is strings.ToLower: on every rune, on the runes
+// it takes to be caseless, on invalid UTF-8, on random mixes and on the
+// corpus.
+func TestToLower(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if caseless(r) && unicode.ToLower(r) != r {
+			t.Fatalf("U+%04X is not caseless: lower U+%04X", r, unicode.ToLower(r))
+		}
+	}
+	check := func(s string) {
+		t.Helper()
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("%q: toLower %q, strings.ToLower %q", s, got, want)
+		}
+	}
+	var all strings.Builder
+	for r := rune(0); r <= 0x2FFFF; r++ {
+		if utf8.ValidRune(r) {
+			all.WriteRune(r)
+			if r%64 == 0 {
+				check(all.String())
+				all.Reset()
+			}
+		}
+	}
+	for _, s := range []string{"", "abc", "ABC", "日本語", "日本語ABC", "Ａｂ", "\xff", "a\xffB", "\xe3\x81", "İK\u212aſ", "ǅ", "ΣΑΣ"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "Z", " ", "日", "ア", "Ä", "\xff", "\xe3", "İ", "\u212a", "Ｑ", "한", "ß", "Ⱥ"}
+	for n := 0; n < 50000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(12); k >= 0; k-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		check(b.String())
+	}
+	dir, ok := findCorpusMails()
+	if !ok {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(string(m))
+		check(toUTF8(m, "iso-2022-jp"))
+		check(toUTF8(m, "shift_jis"))
+	}
+}
