@@ -243,23 +243,23 @@ func (c *Config) validateDelivery() *invalid {
 			return bad("delivery.helo_name", "%v", err)
 		}
 	}
-	if v := positive([]durKey{
+	if v := durations([]durKey{
 		{"delivery.timeout", d.Timeout}, {"delivery.connect_timeout", d.ConnectTimeout},
 		{"delivery.dot_timeout", d.DotTimeout}, {"delivery.lifetime", d.Lifetime},
 		{"delivery.retry_min", d.RetryMin}, {"delivery.retry_max", d.RetryMax},
 		{"delivery.idle_timeout", d.IdleTimeout},
-	}); v != nil {
+	}, false); v != nil {
 		return v
 	}
 	if v := retryRange("delivery", d.RetryMin, d.RetryMax); v != nil {
 		return v
 	}
-	if v := notNegative([]durKey{
+	if v := durations([]durKey{
 		{"delivery.greeting_timeout", d.GreetingTimeout}, {"delivery.helo_timeout", d.HeloTimeout},
 		{"delivery.mail_timeout", d.MailTimeout}, {"delivery.rcpt_timeout", d.RcptTimeout},
 		{"delivery.data_timeout", d.DataTimeout}, {"delivery.block_timeout", d.BlockTimeout},
 		{"delivery.rset_timeout", d.RsetTimeout}, {"delivery.quit_timeout", d.QuitTimeout},
-	}); v != nil {
+	}, true); v != nil {
 		return v
 	}
 	if d.RatePerDomain < 0 {
@@ -319,21 +319,14 @@ func atLeastOne(ns []intKey) *invalid {
 	return nil
 }
 
-// positive refuses the first duration that is not more than 0.
-func positive(ds []durKey) *invalid {
+// durations refuses the first duration below 0, or at 0 unless zeroOK.
+func durations(ds []durKey, zeroOK bool) *invalid {
 	for _, d := range ds {
-		if d.v <= 0 {
-			return bad(d.key, "must be more than 0, not %s", d.v)
-		}
-	}
-	return nil
-}
-
-// notNegative refuses the first negative duration.
-func notNegative(ds []durKey) *invalid {
-	for _, d := range ds {
-		if d.v < 0 {
+		switch {
+		case zeroOK && d.v < 0:
 			return bad(d.key, "must not be negative, not %s", d.v)
+		case !zeroOK && d.v <= 0:
+			return bad(d.key, "must be more than 0, not %s", d.v)
 		}
 	}
 	return nil
@@ -415,7 +408,7 @@ func (c *Config) validateCampaign() *invalid {
 	if v := atLeastOne([]intKey{{"campaign.concurrency", k.Concurrency}, {"campaign.batch", k.Batch}}); v != nil {
 		return v
 	}
-	if v := positive([]durKey{{"campaign.lease", k.Lease}, {"campaign.lifetime", k.Lifetime}, {"campaign.retry_min", k.RetryMin}, {"campaign.retry_max", k.RetryMax}}); v != nil {
+	if v := durations([]durKey{{"campaign.lease", k.Lease}, {"campaign.lifetime", k.Lifetime}, {"campaign.retry_min", k.RetryMin}, {"campaign.retry_max", k.RetryMax}}, false); v != nil {
 		return v
 	}
 	if v := retryRange("campaign", k.RetryMin, k.RetryMax); v != nil {
