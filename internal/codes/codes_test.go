@@ -2,9 +2,6 @@ package codes
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,38 +341,17 @@ func TestJapaneseExplanations(t *testing.T) {
 // it would be written by the server without any of them. Every one is
 // listed, by its name as written in the literal.
 func TestRepliesListed(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "replies.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	listed := map[string]bool{}
 	for _, r := range Replies() {
 		listed[r.Name] = true
 	}
-	declared := 0
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok {
-			return true
+	declared := declaredLiterals(t, "replies.go", "Reply")
+	for name, n := range declared {
+		if !listed[n] {
+			t.Errorf("%s (%q) is not in allReplies", name, n)
 		}
-		for i, v := range vs.Values {
-			cl, ok := v.(*ast.CompositeLit)
-			if !ok {
-				continue
-			}
-			if id, ok := cl.Type.(*ast.Ident); !ok || id.Name != "Reply" {
-				continue
-			}
-			declared++
-			lit, _ := cl.Elts[0].(*ast.BasicLit)
-			name, err := strconv.Unquote(lit.Value)
-			if err != nil || !listed[name] {
-				t.Errorf("%s (%s) is not in allReplies", vs.Names[i].Name, lit.Value)
-			}
-		}
-		return true
-	})
-	if declared == 0 || declared != len(Replies()) {
-		t.Errorf("%d Reply variables declared, %d in allReplies", declared, len(Replies()))
+	}
+	if len(declared) == 0 || len(declared) != len(Replies()) {
+		t.Errorf("%d Reply variables declared, %d in allReplies", len(declared), len(Replies()))
 	}
 }

@@ -75,33 +75,55 @@ func TestDetailsJapanese(t *testing.T) {
 // Every Detail variable of details.go is in the table, or its Japanese
 // text would never be found.
 func TestDetailsListed(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "details.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	listed := map[string]bool{}
 	for _, d := range Details() {
 		listed[d.EN] = true
 	}
-	n := 0
-	ast.Inspect(f, func(node ast.Node) bool {
-		vs, ok := node.(*ast.ValueSpec)
-		if !ok || len(vs.Values) != 1 {
+	declared := declaredLiterals(t, "details.go", "Detail")
+	for name, en := range declared {
+		if !listed[en] {
+			t.Errorf("%s (%q) is not in allDetails", name, en)
+		}
+	}
+	if len(declared) == 0 || len(declared) != len(Details()) {
+		t.Errorf("%d Detail variables, %d listed", len(declared), len(Details()))
+	}
+}
+
+// declaredLiterals maps every variable of file whose value is a typ
+// literal to the literal's first field, a string: the key the table's
+// list is checked by.
+func declaredLiterals(t *testing.T, file, typ string) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok {
 			return true
 		}
-		if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
-			if id, ok := cl.Type.(*ast.Ident); ok && id.Name == "Detail" {
-				n++
-				lit, _ := cl.Elts[0].(*ast.BasicLit)
-				en, err := strconv.Unquote(lit.Value)
-				if err != nil || !listed[en] {
-					t.Errorf("%s is not in allDetails", vs.Names[0].Name)
-				}
+		for i, v := range vs.Values {
+			cl, ok := v.(*ast.CompositeLit)
+			if !ok {
+				continue
 			}
+			if id, ok := cl.Type.(*ast.Ident); !ok || id.Name != typ || len(cl.Elts) == 0 {
+				continue
+			}
+			lit, ok := cl.Elts[0].(*ast.BasicLit)
+			if !ok {
+				t.Fatalf("%s: %s's first field is not a literal", file, vs.Names[i].Name)
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				t.Fatalf("%s: %s's first field is not a string literal", file, vs.Names[i].Name)
+			}
+			out[vs.Names[i].Name] = s
 		}
 		return true
 	})
-	if n != len(Details()) {
-		t.Errorf("%d Detail variables, %d listed", n, len(Details()))
-	}
+	return out
 }
