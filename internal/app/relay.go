@@ -11,6 +11,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/dsn"
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/outcome"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/queue"
 	"github.com/hikyaku/hikyaku/internal/spool"
 )
@@ -32,7 +33,7 @@ func (s *submitter) submit(ctx context.Context, from, to string, data []byte) (s
 	fmt.Fprintf(&b, "Received: by %s (hikyaku) id %s;\r\n\t%s\r\n", s.cfg.Hostname, id, now.Format(time.RFC1123Z))
 	b.Write(data)
 	env := &spool.Envelope{ID: id, From: from, ReceivedAt: now, ClientIP: "127.0.0.1", Helo: s.cfg.Hostname, Proto: "local", Size: int64(b.Len())}
-	_, domain, _ := cutAt(to)
+	_, domain, _ := protocol.SplitAddress(to)
 	switch res := s.dir.Resolve(to); {
 	case s.dir.IsLocalDomain(domain) && (res.Kind == mailbox.KindMailbox || res.Kind == mailbox.KindAlias):
 		for _, mb := range res.Mailboxes {
@@ -51,15 +52,6 @@ func (s *submitter) submit(ctx context.Context, from, to string, data []byte) (s
 	}
 	s.router.Route(&spool.Message{Envelope: *env, Data: b.Bytes()})
 	return id, nil
-}
-
-func cutAt(addr string) (string, string, bool) {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == '@' {
-			return addr[:i], addr[i+1:], true
-		}
-	}
-	return addr, "", false
 }
 
 // bouncer builds the Runner's DSN function: RFC 3464 reports to the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/store"
 )
 
@@ -92,7 +93,7 @@ func SuppressList(ctx context.Context, st *store.Store, addrs []string, asJSON b
 // CheckAddress tells what is wrong with a as an address to suppress, for a
 // usage error.
 func CheckAddress(a string) error {
-	if i := strings.LastIndexByte(a, '@'); i <= 0 || i == len(a)-1 || strings.ContainsAny(a, " \t\r\n") {
+	if local, domain, _ := protocol.SplitAddress(a); local == "" || domain == "" || strings.ContainsAny(a, " \t\r\n") {
 		return fmt.Errorf("%q is not a mail address (local@domain)", a)
 	}
 	return nil
