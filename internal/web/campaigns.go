@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/codes"
+	"github.com/hikyaku/hikyaku/internal/report"
 	"github.com/hikyaku/hikyaku/internal/store"
 )
 
@@ -398,8 +398,9 @@ func (h *Handler) campaign(r *http.Request) (any, error) {
 	return p, nil
 }
 
-// export streams a campaign's rows as TSV in list order, a page of the
-// store at a time: row, email, state, code, enhanced code, reason, text.
+// export streams a campaign's rows as `hikyaku campaign export` writes
+// them (internal/report, the same code): ?format=tsv (default), csv or
+// json.
 func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 	s, c, err := h.campaignID(r)
 	if err != nil {
@@ -407,30 +408,25 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, st, apiError{msg})
 		return
 	}
-	w.Header().Set("Content-Type", "text/tab-separated-values; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.tsv"`, safeFileName(c.Name)))
-	bw := bufio.NewWriter(w)
-	defer bw.Flush()
-	fmt.Fprint(bw, "row\temail\tstate\tcode\tenhanced\treason\ttext\n")
-	for after := int64(0); ; {
-		page, err := s.Recipients(r.Context(), c.ID, after, 5000)
-		if err != nil {
-			h.opt.Logger.Error("dashboard export", "campaign", c.Name, "err", err)
-			return // the client sees a cut-off file; the status line is out already
-		}
-		if len(page) == 0 {
-			return
-		}
-		for _, rc := range page {
-			fmt.Fprintf(bw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", rc.Row, tsv(rc.Email), rc.State, rc.FinalCode,
-				tsv(rc.FinalEnhanced), tsv(rc.Reason()), tsv(rc.FinalText))
-		}
-		after = page[len(page)-1].Row
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "tsv"
 	}
-}
-
-func tsv(s string) string {
-	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+	if err := report.CheckFormat(format); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return
+	}
+	ctype := map[string]string{"tsv": "text/tab-separated-values", "csv": "text/csv", "json": "application/x-ndjson"}[format]
+	w.Header().Set("Content-Type", ctype+"; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, safeFileName(c.Name), format))
+	var notes strings.Builder
+	if err := report.Export(r.Context(), s, c, format, "", w, &notes); err != nil {
+		// The status line is out already: the client sees a cut-off file.
+		h.opt.Logger.Error("dashboard export", "campaign", c.Name, "err", err)
+	}
+	if notes.Len() > 0 {
+		h.opt.Logger.Warn("dashboard export", "campaign", c.Name, "note", strings.TrimSpace(notes.String()))
+	}
 }
 
 func safeFileName(s string) string {
