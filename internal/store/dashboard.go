@@ -163,3 +163,35 @@ func (s *Store) LatestAttempt(ctx context.Context, campaignID int64) (time.Time,
 		campaignID).Scan(&at)
 	return fromMS(at), readErr(err)
 }
+
+// Group is one line of CampaignGroups: N finals of one domain with one
+// code, enhanced code, stored reason and origin.
+type Group struct {
+	Domain, Enhanced, Reason string // Reason as stored; ReasonOf gives the report's
+	Code                     int
+	Async                    bool
+	N                        int
+}
+
+// CampaignGroups counts a campaign's finals by domain, code, enhanced
+// code, stored reason and origin in one pass over its rows: Counts,
+// CountsByDomain and CountsByReason are sums of it, for a third of their
+// reading.
+func (s *Store) CampaignGroups(ctx context.Context, campaignID int64) ([]Group, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT domain, final_code, final_enhanced, final_reason, final_async, COUNT(*)
+		FROM recipients WHERE campaign_id = ? AND final_code <> 0
+		GROUP BY domain, final_code, final_enhanced, final_reason, final_async`, campaignID)
+	if err != nil {
+		return nil, readErr(err)
+	}
+	defer rows.Close()
+	var out []Group
+	for rows.Next() {
+		var g Group
+		if err := rows.Scan(&g.Domain, &g.Code, &g.Enhanced, &g.Reason, &g.Async, &g.N); err != nil {
+			return nil, readErr(err)
+		}
+		out = append(out, g)
+	}
+	return out, readErr(rows.Err())
+}

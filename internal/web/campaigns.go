@@ -31,8 +31,12 @@ type CampaignRow struct {
 // CampaignList is the campaigns page.
 type CampaignList struct {
 	Campaigns []CampaignRow `json:"campaigns"`
-	AsOf      time.Time     `json:"as_of"` // when the counts were read
+	AsOf      time.Time     `json:"as_of"`   // when the counts were read
+	Pending   bool          `json:"pending"` // the counts are still being read: they are 0 here
 }
+
+// IsPending says the page lacks numbers still being counted.
+func (l CampaignList) IsPending() bool { return l.Pending }
 
 func (h *Handler) store(ctx context.Context) (*store.Store, error) {
 	if h.opt.Store == nil {
@@ -55,14 +59,6 @@ func (h *Handler) bgStore(ctx context.Context) (*store.Store, error) {
 	return h.store(ctx)
 }
 
-func (h *Handler) campaignRows(r *http.Request) ([]CampaignRow, error) {
-	v, err := h.campaignList(r)
-	if err != nil {
-		return nil, err
-	}
-	return v.Campaigns, nil
-}
-
 func (h *Handler) campaignList(r *http.Request) (CampaignList, error) {
 	s, err := h.store(r.Context())
 	if err != nil {
@@ -70,22 +66,27 @@ func (h *Handler) campaignList(r *http.Request) (CampaignList, error) {
 	}
 	// The list is cheap; the counts of every campaign (one scan of the
 	// claim index) are the snapshot.
-	snap, err := h.snaps.get(r.Context(), "progress", liveEvery, func(ctx context.Context) (any, error) {
+	snap, err := h.snaps.get(r.Context(), "progress", liveEvery, firstWait, func(ctx context.Context) (any, error) {
 		bg, err := h.bgStore(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return bg.ProgressAll(ctx)
 	})
-	if err != nil {
+	out := CampaignList{Campaigns: []CampaignRow{}}
+	var all map[int64]map[store.State]int
+	switch {
+	case errors.Is(err, errPending):
+		out.Pending = true
+	case err != nil:
 		return CampaignList{}, err
+	default:
+		all, out.AsOf = snap.value.(map[int64]map[store.State]int), snap.at
 	}
-	all := snap.value.(map[int64]map[store.State]int)
 	cs, err := s.ListCampaigns(r.Context())
 	if err != nil {
 		return CampaignList{}, err
 	}
-	out := CampaignList{Campaigns: []CampaignRow{}, AsOf: snap.at}
 	for _, c := range cs {
 		row := CampaignRow{ID: c.ID, Name: c.Name, State: string(c.State), Created: c.Created}
 		for st, n := range all[c.ID] {
@@ -137,6 +138,7 @@ type Live struct {
 	LastAt     time.Time      `json:"last_attempt,omitzero"`
 	AsOf       time.Time      `json:"as_of"`
 	States     map[string]int `json:"states"`
+	Counting   bool           `json:"counting"` // not read yet: the numbers are 0 here
 }
 
 // Aggregates are a campaign's grouped results, the slow part.
@@ -150,6 +152,7 @@ type Aggregates struct {
 	Scores       []store.ScoreCount  `json:"scores"`
 	AsOf         time.Time           `json:"as_of"`
 	QueryMS      int64               `json:"query_ms"` // what the queries took
+	Pending      bool                `json:"pending"`  // the first count is still running: everything is empty here
 }
 
 // ReasonRow is N finals with Code under Reason, Async of them from bounces.
@@ -171,6 +174,9 @@ type CampaignPage struct {
 	Chart    template.HTML `json:"-"`
 	Lang     string        `json:"-"`
 }
+
+// IsPending says the page lacks numbers still being counted.
+func (p CampaignPage) IsPending() bool { return p.Live.Counting || p.Agg.Pending }
 
 // How old a campaign's snapshots may get before a view refreshes them
 // (at least; see refreshFactor): the live numbers, and the grouped ones.
@@ -203,8 +209,10 @@ func (h *Handler) campaignID(r *http.Request) (*store.Store, store.Campaign, err
 	return s, c, err
 }
 
-func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign) (Live, error) {
-	snap, err := h.snaps.get(ctx, fmt.Sprint("live:", c.ID), liveEvery, func(ctx context.Context) (any, error) {
+// live is a campaign's Live numbers; wait bounds the wait for the first
+// snapshot (0: as long as ctx), after which they are Counting.
+func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wait time.Duration) (Live, error) {
+	snap, err := h.snaps.get(ctx, fmt.Sprint("live:", c.ID), liveEvery, wait, func(ctx context.Context) (any, error) {
 		now := h.opt.Now()
 		bg, err := h.bgStore(ctx)
 		if err != nil {
@@ -238,10 +246,15 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign) (L
 		}
 		return l, nil
 	})
-	if err != nil {
+	var l Live
+	switch {
+	case errors.Is(err, errPending):
+		l = Live{Counting: true, ETASeconds: -1, States: map[string]int{}}
+	case err != nil:
 		return Live{}, err
+	default:
+		l = snap.value.(Live)
 	}
-	l := snap.value.(Live)
 	// The campaign row is read fresh: a state change shows at once.
 	if c2, err := s.Campaign(ctx, c.ID); err == nil {
 		c = c2
@@ -255,23 +268,17 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string)
 	if c.State == store.CampaignDone {
 		every = 6 * aggEvery // bounces may still change finals
 	}
-	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, func(ctx context.Context) (any, error) {
+	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, firstWait, func(ctx context.Context) (any, error) {
 		t0 := time.Now()
 		a := rawAgg{at: h.opt.Now()}
 		s, err := h.bgStore(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if a.counts, err = s.Counts(ctx, c.ID); err != nil {
-			return nil, err
-		}
-		if a.domain, err = s.CountsByDomain(ctx, c.ID); err != nil {
+		if a.groups, err = s.CampaignGroups(ctx, c.ID); err != nil {
 			return nil, err
 		}
 		if a.mx, err = s.CountsByMX(ctx, c.ID); err != nil {
-			return nil, err
-		}
-		if a.reason, err = s.CountsByReason(ctx, c.ID); err != nil {
 			return nil, err
 		}
 		if a.suppressedBy, err = s.SuppressedBy(ctx, c.ID); err != nil {
@@ -286,6 +293,10 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string)
 		a.took = time.Since(t0)
 		return a, nil
 	})
+	if errors.Is(err, errPending) {
+		return Aggregates{Pending: true, Codes: []CodeCount{}, ByDomain: []KeyCodes{}, ByMX: []KeyCodes{},
+			ByReason: []ReasonRow{}, Suppressions: []store.Suppression{}, Scores: []store.ScoreCount{}}, nil
+	}
 	if err != nil {
 		return Aggregates{}, err
 	}
@@ -296,9 +307,8 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string)
 type rawAgg struct {
 	at           time.Time
 	took         time.Duration
-	counts       map[int]int
-	domain, mx   []store.Count
-	reason       []store.ReasonCount
+	groups       []store.Group
+	mx           []store.Count
 	suppressedBy int
 	supp         []store.Suppression
 	scores       []store.ScoreCount
@@ -313,18 +323,54 @@ func (a rawAgg) view(lang string) Aggregates {
 	if out.Scores == nil {
 		out.Scores = []store.ScoreCount{}
 	}
-	for code, n := range a.counts {
+	// Counts, CountsByDomain and CountsByReason, summed from one pass.
+	counts := map[int]int{}
+	type dk struct {
+		domain string
+		code   int
+	}
+	byDomain := map[dk]int{}
+	type rk struct {
+		reason string
+		code   int
+	}
+	reasons := map[rk]*ReasonRow{}
+	for _, g := range a.groups {
+		counts[g.Code] += g.N
+		byDomain[dk{g.Domain, g.Code}] += g.N
+		k := rk{store.ReasonOf(g.Code, g.Enhanced, g.Reason), g.Code}
+		rr := reasons[k]
+		if rr == nil {
+			rr = &ReasonRow{Reason: k.reason, Code: k.code}
+			reasons[k] = rr
+		}
+		rr.N += g.N
+		if g.Async {
+			rr.Async += g.N
+		}
+	}
+	var domain []store.Count
+	for k, n := range byDomain {
+		domain = append(domain, store.Count{Key: k.domain, Code: k.code, N: n})
+	}
+	sort.Slice(domain, func(i, j int) bool {
+		return domain[i].Key < domain[j].Key || domain[i].Key == domain[j].Key && domain[i].Code < domain[j].Code
+	})
+	for code, n := range counts {
 		out.Codes = append(out.Codes, codeCount(code, n, lang))
 	}
 	sort.Slice(out.Codes, func(i, j int) bool {
 		x, y := out.Codes[i], out.Codes[j]
 		return x.N > y.N || x.N == y.N && x.Code < y.Code
 	})
-	out.ByDomain, out.ByMX = byKey(a.domain, lang), byKey(a.mx, lang)
-	for _, r := range a.reason {
-		out.ByReason = append(out.ByReason, ReasonRow(r))
+	out.ByDomain, out.ByMX = byKey(domain, lang), byKey(a.mx, lang)
+	for _, r := range reasons {
+		out.ByReason = append(out.ByReason, *r)
 	}
-	sort.SliceStable(out.ByReason, func(i, j int) bool { return out.ByReason[i].N > out.ByReason[j].N })
+	sort.Slice(out.ByReason, func(i, j int) bool {
+		x, y := out.ByReason[i], out.ByReason[j]
+		return x.N > y.N || x.N == y.N && (x.Reason < y.Reason || x.Reason == y.Reason && x.Code < y.Code)
+	})
 	return out
 }
 
@@ -388,7 +434,7 @@ func (h *Handler) campaign(r *http.Request) (any, error) {
 	}
 	lang := langOf(r)
 	p := CampaignPage{ID: c.ID, Name: c.Name, Created: c.Created, ListPath: c.ListPath, Lang: lang}
-	if p.Live, err = h.live(r.Context(), s, c); err != nil {
+	if p.Live, err = h.live(r.Context(), s, c, firstWait); err != nil {
 		return nil, err
 	}
 	if p.Agg, err = h.aggregates(r.Context(), c, lang); err != nil {

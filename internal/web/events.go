@@ -66,5 +66,5 @@ func (h *Handler) campaignEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, st, apiError{msg})
 		return
 	}
-	h.stream(w, r, "live", func() (any, error) { return h.live(r.Context(), s, c) })
+	h.stream(w, r, "live", func() (any, error) { return h.live(r.Context(), s, c, 0) })
 }

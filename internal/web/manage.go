@@ -199,10 +199,14 @@ func (h *Handler) deleteMessage(r *http.Request) (string, string, error) {
 type SuppressionList struct {
 	Query   string              `json:"q"` // address prefix
 	After   string              `json:"after"`
-	Total   int                 `json:"total"` // entries on the list
+	Total   int                 `json:"total"` // entries on the list; -1 while Pending
+	Pending bool                `json:"pending"`
 	Entries []store.Suppression `json:"entries"`
 	Next    string              `json:"next,omitempty"` // after= of the next page
 }
+
+// IsPending says the page lacks numbers still being counted.
+func (l SuppressionList) IsPending() bool { return l.Pending }
 
 func (h *Handler) suppressions(r *http.Request) (any, error) {
 	s, err := h.store(r.Context())
@@ -213,17 +217,21 @@ func (h *Handler) suppressions(r *http.Request) (any, error) {
 	out := SuppressionList{Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
 	// Counting the whole list costs more than a page of it; it is a
 	// snapshot like a campaign's counts.
-	snap, err := h.snaps.get(r.Context(), "suppressions", aggEvery, func(ctx context.Context) (any, error) {
+	snap, err := h.snaps.get(r.Context(), "suppressions", aggEvery, firstWait, func(ctx context.Context) (any, error) {
 		bg, err := h.bgStore(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return bg.SuppressionCount(ctx)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errPending):
+		out.Total, out.Pending = -1, true
+	case err != nil:
 		return nil, err
+	default:
+		out.Total = snap.value.(int)
 	}
-	out.Total = snap.value.(int)
 	if out.Entries, err = s.SearchSuppressions(r.Context(), out.Query, out.After, maxList+1); err != nil {
 		return nil, err
 	}

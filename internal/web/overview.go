@@ -118,7 +118,11 @@ type Overview struct {
 	Running       []CampaignRow `json:"running_campaigns"`
 	QueueError    string        `json:"queue_error,omitempty"`
 	StoreError    string        `json:"store_error,omitempty"`
+	Counting      bool          `json:"counting"` // the running campaigns' counts are still being read
 }
+
+// IsPending says the page lacks numbers still being counted.
+func (o Overview) IsPending() bool { return o.Counting }
 
 // DomainCount is N recipients for Domain.
 type DomainCount struct {
@@ -160,11 +164,12 @@ func (h *Handler) overview(r *http.Request) (any, error) {
 		a, b := o.Deferred[i], o.Deferred[j]
 		return a.N > b.N || a.N == b.N && a.Domain < b.Domain
 	})
-	list, err := h.campaignRows(r)
+	list, err := h.campaignList(r)
 	if err != nil {
 		o.StoreError = err.Error()
 	}
-	for _, c := range list {
+	o.Counting = list.Pending
+	for _, c := range list.Campaigns {
 		if c.State == "running" {
 			o.Running = append(o.Running, c)
 		}

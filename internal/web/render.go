@@ -97,6 +97,13 @@ type view struct {
 	Data                         any
 }
 
+// Pending says the page shows numbers still being counted: it reloads
+// itself, and says so.
+func (v view) Pending() bool {
+	p, ok := v.Data.(interface{ IsPending() bool })
+	return ok && p.IsPending()
+}
+
 // T is the UI text for key in the page's language.
 func (v view) T(key string) string {
 	t, ok := uiText[key]
@@ -262,6 +269,7 @@ var uiText = map[string][2]string{
 	"ref":             {"Defined in", "定義"},
 	"show":            {"Show", "表示"},
 	"campaign_totals": {"Totals", "合計"},
+	"counting":        {"Still counting: this page reloads in a few seconds.", "集計中です。数秒後にページを再読み込みします。"},
 }
 
 func init() {

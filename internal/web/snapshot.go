@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,13 +13,18 @@ import (
 // embedded store seconds (BenchmarkPages prints the figures), far more than
 // a page may; so a page shows the latest answer with its age, and asking
 // for it starts a refresh when it is older than its interval. Only the
-// very first view of a campaign waits for its queries.
+// very first view waits, and only up to firstWait: past it the page
+// shows what it has, says the rest is being counted, and reloads.
 //
 // The interval grows with what the queries cost (refreshFactor times it),
 // so a dashboard left open never keeps the store busy for more than a
 // fraction of the time, whatever the list's size.
 
 const refreshFactor = 5
+
+// firstWait is how long a page waits for a snapshot that is not there
+// yet: its share of the 100 ms a page may take.
+var firstWait = 50 * time.Millisecond
 
 type snapshot struct {
 	value any
@@ -48,10 +54,15 @@ func newSnapshots(now func() time.Time, log *slog.Logger) *snapshots {
 
 func (ss *snapshots) wait() { ss.wg.Wait() }
 
+// errPending: the first snapshot is still being computed, and the caller
+// would not wait longer. A page shows what it has and says so.
+var errPending = errors.New("still counting")
+
 // get returns key's latest snapshot, computing it with f when there is
-// none yet (waiting for it, bounded by ctx) and starting a refresh in the
-// background when it is older than min or refreshFactor times its cost.
-func (ss *snapshots) get(ctx context.Context, key string, min time.Duration, f func(context.Context) (any, error)) (*snapshot, error) {
+// none yet (waiting for it up to wait, or as long as ctx allows when wait
+// is 0; errPending after that) and starting a refresh in the background
+// when it is older than min or refreshFactor times its cost.
+func (ss *snapshots) get(ctx context.Context, key string, min, wait time.Duration, f func(context.Context) (any, error)) (*snapshot, error) {
 	ss.mu.Lock()
 	e := ss.m[key]
 	if e == nil {
@@ -72,8 +83,16 @@ func (ss *snapshots) get(ctx context.Context, key string, min time.Duration, f f
 	if cur != nil && cur.err == nil {
 		return cur, nil
 	}
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case <-e.ready:
+	case <-timeout:
+		return nil, errPending
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

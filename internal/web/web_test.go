@@ -27,6 +27,13 @@ import (
 	"github.com/hikyaku/hikyaku/internal/store/storetest"
 )
 
+func TestMain(m *testing.M) {
+	// A loaded machine must not turn a test's first view into a
+	// "still counting" page; TestPending sets it back.
+	firstWait = time.Minute
+	os.Exit(m.Run())
+}
+
 type fixture struct {
 	t   *testing.T
 	h   *Handler
@@ -266,6 +273,23 @@ func TestCampaignNumbersEqualStore(t *testing.T) {
 		for _, k := range api.Agg.ByDomain {
 			if k.Key == "d7.test" && k.Total != sum {
 				t.Errorf("d7.test: API %d, store %d", k.Total, sum)
+			}
+		}
+		// By reason, summed from CampaignGroups, is CountsByReason.
+		reasons, err := f.st.CountsByReason(ctx, f.cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reasons) != len(api.Agg.ByReason) || len(reasons) < 3 {
+			t.Errorf("by reason: API %d lines, store %d", len(api.Agg.ByReason), len(reasons))
+		}
+		for _, want := range reasons {
+			found := false
+			for _, got := range api.Agg.ByReason {
+				found = found || got.Reason == want.Reason && got.Code == want.Code && got.N == want.N && got.Async == want.Async
+			}
+			if !found {
+				t.Errorf("by reason: %+v not in the API", want)
 			}
 		}
 		supp, _ := f.st.SuppressedBy(ctx, f.cid)
@@ -620,4 +644,39 @@ func TestEvents(t *testing.T) {
 		}
 		return l.Done != first+10
 	})
+}
+
+// A first view whose snapshot takes long renders at once, says it is
+// counting and reloads; once counted, the numbers are there.
+func TestPending(t *testing.T) {
+	defer func(w time.Duration) { firstWait = w }(firstWait)
+	firstWait = 20 * time.Millisecond
+	release := make(chan struct{})
+	var bg *store.Store
+	f := newFixture(t, sqliteDSN(t), func(o *Options) {
+		o.Background = func(ctx context.Context) (*store.Store, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return bg, nil
+		}
+	})
+	bg = f.st
+	path := fmt.Sprintf("/campaigns/%d", f.cid)
+	start := time.Now()
+	body := f.get(path)
+	if d := time.Since(start); d > 5*time.Second || !strings.Contains(body, `id="counting"`) || !strings.Contains(body, `http-equiv="refresh"`) {
+		t.Fatalf("pending page after %v: counting note %v", d, strings.Contains(body, `id="counting"`))
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(body, `id="counting"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		body = f.get(path)
+	}
+	if strings.Contains(body, `id="counting"`) || metric(t, body, "total") != strconv.Itoa(fixtureRows) {
+		t.Errorf("after counting: total %s", metric(t, body, "total"))
+	}
 }
