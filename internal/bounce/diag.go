@@ -29,6 +29,30 @@ type addrAt struct {
 // findAddrs lists the mail addresses in s, in order.
 func findAddrs(s string) []addrAt {
 	var out []addrAt
+	for a := range addrsIn(s) {
+		out = append(out, a)
+	}
+	return out
+}
+
+// hasAddr tells whether s holds a mail address.
+func hasAddr(s string) bool {
+	for range addrsIn(s) {
+		return true
+	}
+	return false
+}
+
+// addrsIn yields the mail addresses in s, in order, for the callers that
+// need no list of them.
+func addrsIn(s string) func(yield func(addrAt) bool) {
+	return func(yield func(addrAt) bool) {
+		scanAddrs(s, yield)
+	}
+}
+
+func scanAddrs(s string, yield func(addrAt) bool) {
+	lastEnd, any := 0, false
 	for i := 0; i < len(s); i++ {
 		if s[i] != '@' {
 			continue
@@ -55,8 +79,8 @@ func findAddrs(s string) []addrAt {
 		for r > i+1 && (s[r-1] == '.' || s[r-1] == '-') {
 			r--
 		}
-		if n := len(out); n > 0 && l < out[n-1].end {
-			l = out[n-1].end // never overlap the address before ("a@b.c@d.e")
+		if any && l < lastEnd {
+			l = lastEnd // never overlap the address before ("a@b.c@d.e")
 		}
 		if l >= i || r <= i+1 {
 			continue
@@ -67,10 +91,12 @@ func findAddrs(s string) []addrAt {
 			i = r - 1
 			continue
 		}
-		out = append(out, addrAt{normAddr(s[l:r]), l, r})
+		if !yield(addrAt{normAddr(s[l:r]), l, r}) {
+			return
+		}
+		lastEnd, any = r, true
 		i = r - 1
 	}
-	return out
 }
 
 // normAddr lower-cases an address and strips what surrounds it in
@@ -93,17 +119,16 @@ func normAddr(a string) string {
 // cleanAddr reads a recipient field value ("rfc822; <a@b>", "a@b (name)")
 // into an address, or "" when it holds none.
 func cleanAddr(v string) string {
-	as := findAddrs(v)
-	if len(as) == 0 {
-		// A field that holds only local@host, the host without a dot
-		// ("kijitora@mailhub0"), still names the recipient.
-		t := strings.Trim(strings.TrimSpace(v), "<>")
-		if at := strings.IndexByte(t, '@'); at > 0 && at < len(t)-1 && !strings.ContainsAny(t, " \t<>,;") {
-			return strings.ToLower(t)
-		}
-		return ""
+	for a := range addrsIn(v) {
+		return a.addr
 	}
-	return as[0].addr
+	// A field that holds only local@host, the host without a dot
+	// ("kijitora@mailhub0"), still names the recipient.
+	t := strings.Trim(strings.TrimSpace(v), "<>")
+	if at := strings.IndexByte(t, '@'); at > 0 && at < len(t)-1 && !strings.ContainsAny(t, " \t<>,;") {
+		return strings.ToLower(t)
+	}
+	return ""
 }
 
 // replyCode finds the SMTP reply code a diagnostic quotes: three digits
@@ -351,17 +376,18 @@ func withoutAddrs(s string) string {
 	if strings.IndexByte(s, '@') < 0 {
 		return s
 	}
-	as := findAddrs(s)
-	if len(as) == 0 {
-		return s
-	}
 	var b strings.Builder
-	b.Grow(len(s))
 	last := 0
-	for _, a := range as {
+	for a := range addrsIn(s) {
+		if last == 0 {
+			b.Grow(len(s))
+		}
 		b.WriteString(s[last:a.start])
 		b.WriteString("@")
 		last = a.end
+	}
+	if last == 0 {
+		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()

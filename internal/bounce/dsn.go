@@ -58,11 +58,11 @@ func parseDSN(text string) dsnReport {
 			continue
 		}
 		c := strings.IndexByte(line, ':')
-		if c <= 0 || strings.ContainsAny(line[:c], " \t") {
+		if c <= 0 || hasBlank(line[:c]) {
 			lastName = ""
 			continue
 		}
-		name := strings.ToLower(line[:c])
+		name := dsnName(line[:c])
 		value := strings.TrimSpace(line[c+1:])
 		switch name {
 		case "final-recipient", "x-actual-recipient":
@@ -104,6 +104,25 @@ func parseDSN(text string) dsnReport {
 	}
 	flush()
 	return rep
+}
+
+// dsnNames are the fields parseDSN reads.
+var dsnNames = []string{"final-recipient", "x-actual-recipient", "original-recipient", "action", "status", "diagnostic-code",
+	"remote-mta", "last-attempt-date", "reporting-mta", "arrival-date"}
+
+// dsnName is the field name lower-cased when parseDSN reads that field,
+// else "": without a lower-cased copy of every name of every line.
+func dsnName(s string) string {
+	ascii := isASCIIString(s)
+	if !ascii {
+		s = strings.ToLower(s) // "ſtatus" stays unknown, as before
+	}
+	for _, n := range dsnNames {
+		if ascii && len(n) == len(s) && strings.EqualFold(s, n) || !ascii && s == n {
+			return n
+		}
+	}
+	return ""
 }
 
 // appendDSN adds a folded continuation to the field last seen.

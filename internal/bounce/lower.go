@@ -97,3 +97,50 @@ func indexFold(s, sub string) int {
 	}
 	return -1
 }
+
+// The lower* tests give what the same test on toLower(s) gives (for
+// lower-case target texts) without the copy. EqualFold on slices of the
+// target's length in octets is that test, except for the only two runes
+// that lower-case into ASCII, U+0130 and U+212A: with those, s is copied.
+
+func foldSpecial(s string) bool {
+	return !isASCIIString(s) && (strings.Contains(s, "\u0130") || strings.Contains(s, "\u212a"))
+}
+
+func lowerHasPrefix(s, prefix string) bool {
+	if foldSpecial(s) {
+		return strings.HasPrefix(toLower(s), prefix)
+	}
+	return hasPrefixFold(s, prefix)
+}
+
+func lowerHasSuffix(s, suffix string) bool {
+	if foldSpecial(s) {
+		return strings.HasSuffix(toLower(s), suffix)
+	}
+	return hasSuffixFold(s, suffix)
+}
+
+func lowerEquals(s, t string) bool {
+	if foldSpecial(s) {
+		return toLower(s) == t
+	}
+	return len(s) == len(t) && strings.EqualFold(s, t)
+}
+
+// lowerContains is strings.Contains(toLower(s), sub).
+func lowerContains(s, sub string) bool {
+	if foldSpecial(s) || !isASCIIString(sub) {
+		return strings.Contains(toLower(s), sub)
+	}
+	return indexFold(s, sub) >= 0
+}
+
+// toLowerIfSpecial lower-cases s only when lower-casing can turn one of
+// its runes into ASCII, which the address scanner would see.
+func toLowerIfSpecial(s string) string {
+	if foldSpecial(s) {
+		return toLower(s)
+	}
+	return s
+}

@@ -65,3 +65,31 @@ func TestToLower(t *testing.T) {
 		check(toUTF8(m, "shift_jis"))
 	}
 }
+
+// TestLowerTests: the lower* tests answer what the same test on the
+// lower-cased text answers, on texts with the runes that lower-case into
+// ASCII and look-alikes (ſ, ς, Kelvin sign, dotted I).
+func TestLowerTests(t *testing.T) {
+	targets := []string{"to:", "from:", "rcpt to:", "delivering your mail to", "受信者", "宛先:", "x-", "message-id", "kik", "s", "a@b.c"}
+	rng := rand.New(rand.NewPCG(9, 9))
+	alphabet := []string{"t", "T", "o", "O", ":", "İ", "\u212a", "k", "K", "ſ", "s", "S", "ς", "σ", "宛", "先", "受信者", " ", "x", "-", "i", "I", "@", "b", ".", "c"}
+	for n := 0; n < 100000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(8); k >= 0; k-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		l := strings.ToLower(s)
+		for _, x := range targets {
+			if lowerHasPrefix(s, x) != strings.HasPrefix(l, x) || lowerHasSuffix(s, x) != strings.HasSuffix(l, x) ||
+				lowerEquals(s, x) != (l == x) || lowerContains(s, x) != strings.Contains(l, x) {
+				t.Fatalf("%q against %q: prefix %v suffix %v equal %v contains %v; on the lower-cased text %v %v %v %v", s, x,
+					lowerHasPrefix(s, x), lowerHasSuffix(s, x), lowerEquals(s, x), lowerContains(s, x),
+					strings.HasPrefix(l, x), strings.HasSuffix(l, x), l == x, strings.Contains(l, x))
+			}
+		}
+		if hasAddr(toLowerIfSpecial(s)) != hasAddr(l) {
+			t.Fatalf("%q: an address %v, in the lower-cased text %v", s, hasAddr(toLowerIfSpecial(s)), hasAddr(l))
+		}
+	}
+}

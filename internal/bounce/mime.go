@@ -99,6 +99,9 @@ func parseHeader(s string) (header, int, bool) {
 	folded := false
 	appendValue := func(piece string) {
 		if !folded {
+			if fold == nil {
+				fold = make([]byte, 0, 1024) // most unfolded values fit
+			}
 			fold = append(fold[:0], h[len(h)-1].value...)
 			folded = true
 		}
@@ -181,8 +184,11 @@ type walker struct {
 }
 
 func newWalker() *walker {
-	return &walker{dec: &mime.WordDecoder{CharsetReader: charsetReader}}
+	return &walker{dec: wordDecoder}
 }
+
+// wordDecoder is shared: a WordDecoder only reads its CharsetReader.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
 func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 	e, err := htmlindex.Get(charset)

@@ -114,13 +114,13 @@ func newReader(h header, body []byte, opt Options) *reader {
 	// path the bounce came back to and the returned message's sender.
 	r.exclude = map[string]bool{}
 	for _, v := range []string{h.get("To"), opt.Envelope, h.get("Delivered-To"), h.get("Envelope-To")} {
-		for _, a := range findAddrs(v) {
+		for a := range addrsIn(v) {
 			r.exclude[a.addr] = true
 		}
 	}
 	if r.returned != nil {
 		for _, name := range []string{"From", "Return-Path", "Sender", "Reply-To"} {
-			for _, a := range findAddrs(r.returned.get(name)) {
+			for a := range addrsIn(r.returned.get(name)) {
 				r.exclude[a.addr] = true
 			}
 		}

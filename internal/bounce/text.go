@@ -123,8 +123,8 @@ func (r *reader) recipientBlocks(text string) []block {
 			if len(out) == 0 && !strong && !standsAsRecipient(line, a) {
 				continue
 			}
-			lt := strings.ToLower(strings.TrimSpace(line))
-			hits = append(hits, hit{a.addr, n, strings.HasPrefix(lt, "to:") || strings.HasPrefix(lt, "cc:")})
+			lt := strings.TrimSpace(line)
+			hits = append(hits, hit{a.addr, n, lowerHasPrefix(lt, "to:") || lowerHasPrefix(lt, "cc:")})
 		}
 	}
 	// Exchange repeats the returned message's To: above the failed
@@ -207,17 +207,17 @@ func (r *reader) recipientBlocks(text string) []block {
 // standsAsRecipient tells an address in the place a bounce puts the
 // failed recipient from one mentioned in passing.
 func standsAsRecipient(line string, a addrAt) bool {
-	before := strings.ToLower(strings.TrimRight(line[:a.start], "<\"' \t"))
+	before := strings.TrimRight(line[:a.start], "<\"' \t") // compared lower-cased
 	after := line[a.end:]
 	b := strings.Trim(before, " \t*-•:>'\"(")
 	if b == "" {
 		return true
 	}
-	if strings.HasSuffix(before, ":") && !strings.HasSuffix(before, "from:") && !strings.HasSuffix(before, "sender:") {
+	if strings.HasSuffix(before, ":") && !lowerHasSuffix(before, "from:") && !lowerHasSuffix(before, "sender:") {
 		return true
 	}
 	for _, s := range recipientLeads {
-		if strings.HasSuffix(before, s) {
+		if lowerHasSuffix(before, s) {
 			return true
 		}
 	}
@@ -241,9 +241,8 @@ func standsAlone(line string, a addrAt) bool {
 	if before == "" && after == "" {
 		return true
 	}
-	lb := strings.ToLower(before)
 	for _, s := range strongLeads {
-		if strings.HasSuffix(lb, s) {
+		if lowerHasSuffix(before, s) {
 			return true
 		}
 	}
@@ -251,6 +250,8 @@ func standsAlone(line string, a addrAt) bool {
 }
 
 var strongLeads = []string{"delivering your mail to", "could not be delivered to:", "could not be delivered to", "unable to deliver message to", "unable to deliver message to:", "rcpt to:"}
+
+var quotedHeaderNames = []string{"message-id", "in-reply-to", "references", "received", "from", "sender", "return-path", "reply-to", "date", "subject", "errors-to"}
 
 // headerLike tells a header line quoted in a bounce (Message-ID,
 // Received ...), whose addresses are never the failed recipient.
@@ -260,13 +261,13 @@ func headerLike(line string) bool {
 	if c <= 0 || c > 30 || strings.ContainsAny(line[:c], " \t") {
 		return false
 	}
-	switch name := strings.ToLower(line[:c]); {
-	case name == "message-id", name == "in-reply-to", name == "references", name == "received", name == "from",
-		name == "sender", name == "return-path", name == "reply-to", name == "date", name == "subject", name == "errors-to",
-		strings.HasPrefix(name, "x-"), strings.HasPrefix(name, "content-"), strings.HasPrefix(name, "list-"):
-		return true
+	name := line[:c]
+	for _, n := range quotedHeaderNames {
+		if lowerEquals(name, n) {
+			return true
+		}
 	}
-	return false
+	return lowerHasPrefix(name, "x-") || lowerHasPrefix(name, "content-") || lowerHasPrefix(name, "list-")
 }
 
 // notRecipient tells addresses that name a mail system, not a person.
@@ -309,8 +310,7 @@ func (r *reader) around(addr string) string {
 		next := end + j + 1
 		// A following line about another recipient ends this one's.
 		if n > 0 {
-			line := strings.ToLower(text[end:next])
-			if strings.IndexByte(line, '@') >= 0 && !strings.Contains(line, addr) && len(findAddrs(line)) > 0 {
+			if line := text[end:next]; strings.IndexByte(line, '@') >= 0 && !lowerContains(line, addr) && hasAddr(toLowerIfSpecial(line)) {
 				break
 			}
 		}
