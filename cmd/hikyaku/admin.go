@@ -10,17 +10,6 @@ import (
 	"github.com/hikyaku/hikyaku/internal/queue"
 )
 
-// withConfig is a RunE that loads the configuration and calls fn.
-func (a *cli) withConfig(fn func(cfg *config.Config, args []string) error) func(*cobra.Command, []string) error {
-	return func(_ *cobra.Command, args []string) error {
-		cfg, err := a.config()
-		if err != nil {
-			return err
-		}
-		return fn(cfg, args)
-	}
-}
-
 func (a *cli) userCmd() *cobra.Command {
 	var nu admin.NewUser
 	var pwStdin bool

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/hikyaku/hikyaku/internal/bouncefile"
@@ -24,9 +26,7 @@ func (a *cli) bounceCmd() *cobra.Command {
 		Short: "record saved bounce mails against their campaign rows",
 		Long:  "import reads saved bounce mails (messages, mbox files, Maildir or other folders)\nand records each recipient against its campaign row, as serve's intake does.\nImporting the same mails again records nothing new.",
 		Args:  minArgs(1, "bounce import needs at least one FILE, folder or - (stdin)"),
-		RunE: a.withConfig(func(cfg *config.Config, args []string) error {
-			ctx, cancel := interruptible()
-			defer cancel()
+		RunE: a.withSignals(func(ctx context.Context, cfg *config.Config, args []string) error {
 			return bouncefile.Import(ctx, cfg, args, a.stdout, a.stderr)
 		}),
 	}

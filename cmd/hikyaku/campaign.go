@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -21,12 +18,6 @@ func (a *cli) campaignCmd() *cobra.Command {
 		a.campaignListCmd(), a.campaignStatusCmd(), a.campaignReportCmd(), a.campaignExportCmd(), a.campaignSuppressCmd())
 }
 
-// interruptible is a context that SIGINT and SIGTERM end: a campaign
-// stops cleanly, handing its claims back.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 func (a *cli) campaignRunCmd() *cobra.Command {
 	var o campaignctl.RunOptions
 	c := &cobra.Command{
@@ -36,12 +27,10 @@ func (a *cli) campaignRunCmd() *cobra.Command {
 			"into the status store and sends, then prints the final codes with their meaning.\n" +
 			"Interrupted, the same command resumes where it stopped.",
 		Args: exactArgs(0, "campaign run needs --list and --template (and no other arguments)"),
-		RunE: a.withConfig(func(cfg *config.Config, _ []string) error {
+		RunE: a.withSignals(func(ctx context.Context, cfg *config.Config, _ []string) error {
 			if o.List == "" || o.Template == "" {
 				return usagef("campaign run needs --list and --template (and no other arguments)")
 			}
-			ctx, cancel := interruptible()
-			defer cancel()
 			return campaignctl.Run(ctx, cfg, o, a.stdout, a.stderr)
 		}),
 	}
@@ -66,9 +55,7 @@ func (a *cli) campaignWorkerCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "worker [--owner NAME] [--follow] [CAMPAIGN…]",
 		Short: "send the running campaigns (all, or those named) from this node",
-		RunE: a.withConfig(func(cfg *config.Config, names []string) error {
-			ctx, cancel := interruptible()
-			defer cancel()
+		RunE: a.withSignals(func(ctx context.Context, cfg *config.Config, names []string) error {
 			return campaignctl.Worker(ctx, cfg, owner, names, follow, a.stdout, a.stderr)
 		}),
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hikyaku/hikyaku/internal/app"
+	"github.com/hikyaku/hikyaku/internal/config"
 	"github.com/hikyaku/hikyaku/internal/report"
 	"github.com/hikyaku/hikyaku/internal/store"
 )
@@ -17,41 +18,32 @@ import (
 // there is one NAME or ID, opens the status store, finds the campaign and
 // calls fn, then closes the store.
 func (a *cli) withCampaign(what string, fn func(ctx context.Context, st *store.Store, c store.Campaign) error) func(*cobra.Command, []string) error {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != 1 {
-			return usagef("%s needs exactly one campaign NAME or ID", what)
-		}
-		cfg, err := a.config()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := interruptible()
-		defer cancel()
+	run := a.withSignals(func(ctx context.Context, cfg *config.Config, args []string) error {
 		st, c, err := report.OpenCampaign(ctx, cfg, args[0])
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		return fn(ctx, st, c)
+	})
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s needs exactly one campaign NAME or ID", what)
+		}
+		return run(cmd, args)
 	}
 }
 
 // withStore is the RunE of a command over the whole status store.
 func (a *cli) withStore(fn func(ctx context.Context, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
-	return func(_ *cobra.Command, args []string) error {
-		cfg, err := a.config()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := interruptible()
-		defer cancel()
+	return a.withSignals(func(ctx context.Context, cfg *config.Config, args []string) error {
 		st, err := app.OpenStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		return fn(ctx, st, args)
-	}
+	})
 }
 
 func (a *cli) campaignListCmd() *cobra.Command {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +24,32 @@ type cli struct {
 
 // config loads --config, else $HIKYAKU_CONFIG, else the embedded defaults.
 func (a *cli) config() (*config.Config, error) { return config.LoadEnv(a.cfgPath) }
+
+// withConfig is a RunE that loads the configuration and calls fn.
+func (a *cli) withConfig(fn func(cfg *config.Config, args []string) error) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		cfg, err := a.config()
+		if err != nil {
+			return err
+		}
+		return fn(cfg, args)
+	}
+}
+
+// withSignals is withConfig with a context that SIGINT and SIGTERM end.
+func (a *cli) withSignals(fn func(ctx context.Context, cfg *config.Config, args []string) error) func(*cobra.Command, []string) error {
+	return a.withConfig(func(cfg *config.Config, args []string) error {
+		ctx, cancel := interruptible()
+		defer cancel()
+		return fn(ctx, cfg, args)
+	})
+}
+
+// interruptible is a context that SIGINT and SIGTERM end: a campaign
+// stops cleanly, handing its claims back.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
 
 // newRoot builds the whole command tree; a new one per run, so that flag
 // values never leak from one run to the next (the tests run many).

@@ -59,6 +59,34 @@ func ParseQuota(s string) (int64, error) {
 	return int64(sz), err
 }
 
+// change opens cfg's directory, makes one change and says what it did.
+func change(cfg *config.Config, stdout io.Writer, do func(*mailbox.Directory) error, done string) error {
+	dir, err := OpenDirectory(cfg)
+	if err != nil {
+		return err
+	}
+	if err := do(dir); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, done)
+	return err
+}
+
+// table opens cfg's directory and prints a header and one line per entry,
+// tab-separated cells aligned.
+func table(cfg *config.Config, stdout io.Writer, header string, lines func(*mailbox.Directory) []string) error {
+	dir, err := OpenDirectory(cfg)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, l := range lines(dir) {
+		fmt.Fprintln(tw, l)
+	}
+	return tw.Flush()
+}
+
 // AddUser adds a user to cfg's directory.
 func AddUser(cfg *config.Config, nu NewUser, stdout io.Writer) error {
 	quota, err := ParseQuota(nu.Quota)
@@ -72,15 +100,8 @@ func AddUser(cfg *config.Config, nu NewUser, stdout io.Writer) error {
 			return err
 		}
 	}
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	if err := dir.AddUser(u, pw); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "user %s added\n", strings.ToLower(u.Address))
-	return err
+	return change(cfg, stdout, func(d *mailbox.Directory) error { return d.AddUser(u, pw) },
+		"user "+strings.ToLower(u.Address)+" added")
 }
 
 // SetPassword sets addr's password to the first line of stdin.
@@ -89,91 +110,56 @@ func SetPassword(cfg *config.Config, addr string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	if err := dir.SetPassword(addr, pw); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "password of %s changed\n", addr)
-	return err
+	return change(cfg, stdout, func(d *mailbox.Directory) error { return d.SetPassword(addr, pw) },
+		"password of "+addr+" changed")
 }
 
 // DelUser deletes a user; its mailbox files are kept.
 func DelUser(cfg *config.Config, addr string, stdout io.Writer) error {
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	if err := dir.DelUser(addr); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "user %s deleted (its mailbox files are kept)\n", addr)
-	return err
+	return change(cfg, stdout, func(d *mailbox.Directory) error { return d.DelUser(addr) },
+		"user "+addr+" deleted (its mailbox files are kept)")
 }
 
 // ListUsers prints every user: address, name, whether it can log in,
 // quota and forwarding address.
 func ListUsers(cfg *config.Config, stdout io.Writer) error {
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tNAME\tLOGIN\tQUOTA\tMOVED TO")
-	for _, u := range dir.Users() {
-		login := "no"
-		if u.PasswordHash != "" {
-			login = "yes"
+	return table(cfg, stdout, "ADDRESS\tNAME\tLOGIN\tQUOTA\tMOVED TO", func(d *mailbox.Directory) []string {
+		var out []string
+		for _, u := range d.Users() {
+			login := "no"
+			if u.PasswordHash != "" {
+				login = "yes"
+			}
+			quota := "default"
+			if u.Quota > 0 {
+				quota = fmt.Sprint(u.Quota)
+			}
+			out = append(out, strings.Join([]string{u.Address, u.Name, login, quota, u.MovedTo}, "\t"))
 		}
-		quota := "default"
-		if u.Quota > 0 {
-			quota = fmt.Sprint(u.Quota)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Address, u.Name, login, quota, u.MovedTo)
-	}
-	return tw.Flush()
+		return out
+	})
 }
 
 // AddAlias adds an alias (or a mailing list, which EXPN shows when [smtp]
 // expn is on) of addr to targets.
 func AddAlias(cfg *config.Config, addr string, targets []string, list bool, stdout io.Writer) error {
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
 	a := mailbox.Alias{Address: addr, Targets: targets, List: list}
-	if err := dir.AddAlias(a); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "alias %s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
-	return err
+	return change(cfg, stdout, func(d *mailbox.Directory) error { return d.AddAlias(a) },
+		"alias "+a.Address+" -> "+strings.Join(a.Targets, ", "))
 }
 
 // DelAlias deletes an alias.
 func DelAlias(cfg *config.Config, addr string, stdout io.Writer) error {
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	if err := dir.DelAlias(addr); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "alias %s deleted\n", addr)
-	return err
+	return change(cfg, stdout, func(d *mailbox.Directory) error { return d.DelAlias(addr) }, "alias "+addr+" deleted")
 }
 
 // ListAliases prints every alias and list with its targets.
 func ListAliases(cfg *config.Config, stdout io.Writer) error {
-	dir, err := OpenDirectory(cfg)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tLIST\tTARGETS")
-	for _, a := range dir.Aliases() {
-		fmt.Fprintf(tw, "%s\t%v\t%s\n", a.Address, a.List, strings.Join(a.Targets, ", "))
-	}
-	return tw.Flush()
+	return table(cfg, stdout, "ADDRESS\tLIST\tTARGETS", func(d *mailbox.Directory) []string {
+		var out []string
+		for _, a := range d.Aliases() {
+			out = append(out, fmt.Sprintf("%s\t%v\t%s", a.Address, a.List, strings.Join(a.Targets, ", ")))
+		}
+		return out
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,7 +43,7 @@ func printCampaignSummary(ctx context.Context, st *store.Store, c store.Campaign
 		for s, n := range prog {
 			out.States[string(s)] = n
 		}
-		for _, code := range sortedCodes(counts) {
+		for _, code := range slices.Sorted(maps.Keys(counts)) {
 			m, _ := codes.LookupCode(code)
 			out.Codes = append(out.Codes, codeCount{code, counts[code], m.EN})
 		}
@@ -56,18 +58,9 @@ func printCampaignSummary(ctx context.Context, st *store.Store, c store.Campaign
 	}
 	sort.Strings(states)
 	fmt.Fprintf(w, "recipients: %s\n", strings.Join(states, ", "))
-	for _, code := range sortedCodes(counts) {
+	for _, code := range slices.Sorted(maps.Keys(counts)) {
 		m, _ := codes.LookupCode(code)
 		fmt.Fprintf(w, "%6d  %-5d %s\n", counts[code], code, m.EN)
 	}
 	return nil
-}
-
-func sortedCodes(m map[int]int) []int {
-	out := make([]int, 0, len(m))
-	for c := range m {
-		out = append(out, c)
-	}
-	sort.Ints(out)
-	return out
 }

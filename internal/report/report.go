@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -234,11 +235,7 @@ func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang s
 		return err
 	}
 	total := sum(finals)
-	keys := make([]int, 0, len(finals))
-	for code := range finals {
-		keys = append(keys, code)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(finals))
 	rows := make([]CodeRow, len(keys))
 	for i, code := range keys {
 		d := describe(code)
@@ -294,11 +291,7 @@ func writeLegend(stdout io.Writer, all map[int]int, lang string, w reportWords) 
 	if len(all) == 0 {
 		return nil
 	}
-	keys := make([]int, 0, len(all))
-	for code := range all {
-		keys = append(keys, code)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(all))
 	fmt.Fprintln(stdout, w.legend)
 	t := newTable(0)
 	for _, code := range keys {
@@ -307,45 +300,42 @@ func writeLegend(stdout io.Writer, all map[int]int, lang string, w reportWords) 
 	return t.flush(stdout)
 }
 
-// groupCounts gathers per-key counts into one row per key, the largest
-// first.
-func groupCounts(cs []store.Count) []*GroupRow {
+// groupBy gathers counts into one row per key, the largest first; add
+// counts one into its row.
+func groupBy[C any](cs []C, key func(C) string, add func(*GroupRow, C)) []*GroupRow {
 	var out []*GroupRow
 	index := map[string]*GroupRow{}
 	for _, c := range cs {
-		g := index[c.Key]
+		k := key(c)
+		g := index[k]
 		if g == nil {
 			g = newGroup()
-			key := c.Key
-			g.Key = &key
-			index[c.Key] = g
+			g.Key = &k
+			index[k] = g
 			out = append(out, g)
 		}
-		g.addCode(c.Code, c.N)
+		add(g, c)
 	}
 	slices.SortStableFunc(out, func(a, b *GroupRow) int { return b.Count - a.Count })
 	return out
 }
 
-// groupReasons gathers per-reason counts into one row per reason, the
-// largest first.
+// groupCounts gathers per-domain or per-MX counts.
+func groupCounts(cs []store.Count) []*GroupRow {
+	return groupBy(cs, func(c store.Count) string { return c.Key },
+		func(g *GroupRow, c store.Count) { g.addCode(c.Code, c.N) })
+}
+
+// groupReasons gathers per-reason counts, with how many of them a bounce
+// set after the session.
 func groupReasons(cs []store.ReasonCount) []*GroupRow {
-	var out []*GroupRow
-	index := map[string]*GroupRow{}
-	for _, c := range cs {
-		g := index[c.Reason]
-		if g == nil {
-			g = newGroup()
-			key, async := c.Reason, 0
-			g.Key, g.Async = &key, &async
-			index[c.Reason] = g
-			out = append(out, g)
+	return groupBy(cs, func(c store.ReasonCount) string { return c.Reason }, func(g *GroupRow, c store.ReasonCount) {
+		if g.Async == nil {
+			g.Async = new(int)
 		}
 		g.addCode(c.Code, c.N)
 		*g.Async += c.Async
-	}
-	slices.SortStableFunc(out, func(a, b *GroupRow) int { return b.Count - a.Count })
-	return out
+	})
 }
 
 // groupBuckets gathers a timeline into one row per bucket, oldest first.
