@@ -201,8 +201,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	open := r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/login" ||
 		strings.HasPrefix(r.URL.Path, "/static/")
 	sess, bearer := h.sessions.fromRequest(r), h.bearer(r)
-	if sess == nil && !bearer && (h.loopback || r.URL.Path == "/login") && r.Method == http.MethodGet {
-		// The CSRF token needs a session even where nobody logs in.
+	if sess == nil && !bearer && (h.loopback && !open || r.URL.Path == "/login") && r.Method == http.MethodGet {
+		// The CSRF token needs a session even where nobody logs in; a
+		// scraper of /metrics gets none.
 		sess = h.sessions.create("")
 		h.setCookie(w, sess)
 	}
