@@ -210,32 +210,41 @@ func (w *walker) decodeWords(s string) string {
 	return d
 }
 
-func mediaType(v string) (string, map[string]string) {
+// mediaParams are the Content-Type parameters the reader uses.
+type mediaParams struct{ boundary, charset string }
+
+func mediaType(v string) (string, mediaParams) {
 	if v == "" {
-		return "text/plain", nil
+		return "text/plain", mediaParams{}
 	}
-	t, params, err := mime.ParseMediaType(v)
-	if err != nil {
+	t, p, failed, ok := parseMediaTypeASCII(v)
+	if !ok {
+		var params map[string]string
+		var err error
+		t, params, err = mime.ParseMediaType(v)
+		p, failed = mediaParams{params["boundary"], params["charset"]}, err != nil
+	}
+	if failed {
 		// Take what can be taken: the type before ';', a boundary anywhere.
 		t = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
-		params = map[string]string{}
+		p = mediaParams{}
 		lv := asciiLower(v) // same length as v, unlike strings.ToLower on invalid UTF-8
 		if i := strings.Index(lv, "boundary="); i >= 0 {
 			b := strings.TrimSpace(v[i+9:])
 			if j := strings.IndexByte(b, ';'); j >= 0 {
 				b = b[:j]
 			}
-			params["boundary"] = strings.Trim(b, `"`)
+			p.boundary = strings.Trim(b, `"`)
 		}
 		if i := strings.Index(lv, "charset="); i >= 0 {
 			c := strings.TrimSpace(v[i+8:])
 			if j := strings.IndexAny(c, "; "); j >= 0 {
 				c = c[:j]
 			}
-			params["charset"] = strings.Trim(c, `"`)
+			p.charset = strings.Trim(c, `"`)
 		}
 	}
-	return t, params
+	return t, p
 }
 
 // walk flattens the entity (header h, body b) into w.parts.
@@ -246,7 +255,7 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 	ct, params := mediaType(h.get("Content-Type"))
 	switch {
 	case strings.HasPrefix(ct, "multipart/"):
-		boundary := params["boundary"]
+		boundary := params.boundary
 		if boundary == "" {
 			w.addText(ct, h, b, params, returned)
 			return
@@ -255,7 +264,7 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 		if len(bodies) == 0 {
 			// The boundary never appears: read the body as text, as
 			// broken reports keep their fields in it all the same.
-			w.addText("text/plain", nil, b, nil, returned)
+			w.addText("text/plain", nil, b, mediaParams{}, returned)
 			return
 		}
 		for _, body := range bodies {
@@ -283,7 +292,7 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 	}
 }
 
-func (w *walker) addText(ct string, h header, b []byte, params map[string]string, returned bool) {
+func (w *walker) addText(ct string, h header, b []byte, params mediaParams, returned bool) {
 	textual := strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "message/") && strings.Contains(ct, "status") ||
 		strings.Contains(ct, "feedback-report") || ct == "application/octet-stream" && len(b) < 65536
 	if !textual {
@@ -293,7 +302,7 @@ func (w *walker) addText(ct string, h header, b []byte, params map[string]string
 	if len(body) > maxTextPart {
 		body = body[:maxTextPart]
 	}
-	s := toUTF8(body, params["charset"])
+	s := toUTF8(body, params.charset)
 	if ct == "text/html" {
 		s = stripHTML(s)
 	}
