@@ -99,6 +99,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"explain", "--lang", "fr", "550"}, `--lang must be "en" or "ja"`},
 		{[]string{"serve", "extra"}, "serve takes no arguments"},
 		{[]string{"campaign", "suppress", "add", "no-at-sign"}, "is not a mail address"},
+		{[]string{"help", "campaign", "nope"}, `unknown help topic "campaign nope"`},
 	} {
 		out, errs, code := runCLI(tc.args...)
 		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "Usage:") {
@@ -151,6 +152,18 @@ func TestExplainNegativeCodesAndFlagPlaces(t *testing.T) {
 	// After "--" nothing is a flag, and a negative code is still a code.
 	if got := strings.Join(explainJSON(t, "explain", "--json", "--", "-500"), " "); got != "-500" {
 		t.Errorf("explain --json -- -500: %q", got)
+	}
+}
+
+// help names a command as --help does.
+func TestHelpCommand(t *testing.T) {
+	out, errs, code := runCLI("help", "campaign", "run")
+	if code != exitOK || !strings.Contains(out, "hikyaku campaign run --list LIST.tsv") {
+		t.Errorf("help campaign run: exit %d\n%s%s", code, out, errs)
+	}
+	out, _, code = runCLI("__complete", "help", "camp")
+	if code != exitOK || !strings.Contains(out, "campaign\t") {
+		t.Errorf("__complete help camp: exit %d\n%s", code, out)
 	}
 }
 
