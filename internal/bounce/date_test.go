@@ -31,6 +31,56 @@ func checkDate(t *testing.T, v string) bool {
 	return true
 }
 
+// TestParseDateLayouts: parseDateLayouts answers what mail.ParseDate
+// answers, on odd shapes, random variations and the corpus's dates.
+func TestParseDateLayouts(t *testing.T) {
+	check := func(v string) {
+		t.Helper()
+		got, ok := parseDateLayouts(v)
+		want, err := mail.ParseDate(v)
+		if ok != (err == nil) || ok && !got.Equal(want) || ok && got.Location().String() != want.Location().String() {
+			t.Fatalf("%q: %v (%v), mail.ParseDate %v (%v)", v, got, ok, want, err)
+		}
+	}
+	seeds := []string{
+		"Mon, 2 Jan 2006 15:04:05 -0700", "Thu, 9 Apr 2006 23:34:45 JST", "Tue, 23 Nov 21 07:04:16 UTC", "2 Jan 06 15:04 MST",
+		"Thu, 20 Nov 1997 09:55:06 MDT (MDT)", "Thu, 20 Nov 1997 09:55:06 -0600 (a (b) \\) c)", "x (", "Mon, 2 Jan 2006 15:04:05 -0700 (open",
+		"Mon, 2 Jan 2006\r\n 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 -0700\r", "  2 Jan 2006 15:04:05 UT", "T", "TT", "ab T cd", "2012-10-31 04-46-42",
+		"20200702", "Wed, 3 May 2007 23:34:45", "'Thu, 29 Apr 2012 23:34:45 +0000'", "Wed, 23 May 2018 08:16:15 &#43;0000", "Thu 29 Apr 2010 23:34:45 +0900",
+	}
+	for _, v := range seeds {
+		check(v)
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	alphabet := "0123456789 +-:,()\\TUMDJanSep\r\n\t"
+	for n := 0; n < 30000; n++ {
+		b := []byte(seeds[rng.IntN(len(seeds))])
+		for k := rng.IntN(3); k >= 0 && len(b) > 0; k-- {
+			b[rng.IntN(len(b))] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
+	}
+	dir, ok := findCorpusMails()
+	if !ok {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(m), "\n") {
+			if name, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(name, "Date") || strings.HasSuffix(strings.ToLower(name), "-date")) {
+				check(strings.TrimSpace(strings.TrimRight(v, "\r")))
+			}
+		}
+	}
+}
+
 // TestParseDateFast: wherever the fast path answers, it answers what
 // mail.ParseDate does; on the corpus's dates it answers nearly always.
 func TestParseDateFast(t *testing.T) {
