@@ -263,12 +263,12 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 	return l, nil
 }
 
-func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string) (Aggregates, error) {
+func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string, wait time.Duration) (Aggregates, error) {
 	every := aggEvery
 	if c.State == store.CampaignDone {
 		every = 6 * aggEvery // bounces may still change finals
 	}
-	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, firstWait, func(ctx context.Context) (any, error) {
+	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, wait, func(ctx context.Context) (any, error) {
 		t0 := time.Now()
 		a := rawAgg{at: h.opt.Now()}
 		s, err := h.bgStore(ctx)
@@ -434,10 +434,13 @@ func (h *Handler) campaign(r *http.Request) (any, error) {
 	}
 	lang := langOf(r)
 	p := CampaignPage{ID: c.ID, Name: c.Name, Created: c.Created, ListPath: c.ListPath, Lang: lang}
-	if p.Live, err = h.live(r.Context(), s, c, firstWait); err != nil {
+	// Both snapshots start at once and share one firstWait.
+	deadline := time.Now().Add(firstWait)
+	h.aggregates(r.Context(), c, lang, -1)
+	if p.Live, err = h.live(r.Context(), s, c, until(deadline)); err != nil {
 		return nil, err
 	}
-	if p.Agg, err = h.aggregates(r.Context(), c, lang); err != nil {
+	if p.Agg, err = h.aggregates(r.Context(), c, lang, until(deadline)); err != nil {
 		return nil, err
 	}
 	p.Chart = barChart(p.Agg.Codes, lang)

@@ -26,6 +26,15 @@ const refreshFactor = 5
 // yet: its share of the 100 ms a page may take.
 var firstWait = 50 * time.Millisecond
 
+// until is what is left of a wait that ends at deadline, for get: a page
+// that needs several snapshots shares one firstWait among them.
+func until(deadline time.Time) time.Duration {
+	if d := time.Until(deadline); d > 0 {
+		return d
+	}
+	return -1
+}
+
 type snapshot struct {
 	value any
 	err   error
@@ -60,7 +69,7 @@ var errPending = errors.New("still counting")
 
 // get returns key's latest snapshot, computing it with f when there is
 // none yet (waiting for it up to wait, or as long as ctx allows when wait
-// is 0; errPending after that) and starting a refresh in the background
+// is 0, or not at all when it is negative; errPending after that) and starting a refresh in the background
 // when it is older than min or refreshFactor times its cost.
 func (ss *snapshots) get(ctx context.Context, key string, min, wait time.Duration, f func(context.Context) (any, error)) (*snapshot, error) {
 	ss.mu.Lock()
@@ -84,7 +93,13 @@ func (ss *snapshots) get(ctx context.Context, key string, min, wait time.Duratio
 		return cur, nil
 	}
 	var timeout <-chan time.Time
-	if wait > 0 {
+	if wait < 0 {
+		select {
+		case <-e.ready:
+		default:
+			return nil, errPending
+		}
+	} else if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		timeout = t.C
