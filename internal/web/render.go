@@ -65,9 +65,6 @@ var funcs = template.FuncMap{
 		}
 		return (time.Duration(s) * time.Second).String()
 	},
-	"age": func(t time.Time) string {
-		return time.Since(t).Round(time.Second).String()
-	},
 	"pathesc":  func(s string) string { return strings.ReplaceAll(template.URLQueryEscaper(s), "+", "%20") },
 	"queryesc": template.URLQueryEscaper,
 	"join":     strings.Join,

@@ -7,7 +7,11 @@
     num: function (v) { return Math.round(v).toString(); },
     pct: function (v) { return v.toFixed(1); },
     share: function (v) { return (v * 100).toFixed(1); },
-    eta: function (v) { return v < 0 ? "-" : Math.round(v) + "s"; }
+    eta: function (v) { // as Go's time.Duration prints it
+      if (v < 0) return "-";
+      var h = Math.floor(v / 3600), m = Math.floor(v % 3600 / 60), s = Math.floor(v % 60);
+      return (h ? h + "h" : "") + (h || m ? m + "m" : "") + s + "s";
+    }
   };
   document.querySelectorAll("[data-live-src]").forEach(function (sec) {
     var es = new EventSource(sec.getAttribute("data-live-src"));
