@@ -95,32 +95,34 @@ func splitHeaderString(s string) (header, string) {
 // took (and the empty line after them), and whether s ended first.
 func parseHeader(s string) (header, int, bool) {
 	h := make(header, 0, fieldLines(s))
-	var fold []byte // the last field's value while it is being unfolded
+	// The last field's value while it is being unfolded: one builder
+	// per folded field, sized for its continuation lines, whose String
+	// is the value without a copy.
+	var fold strings.Builder
 	folded := false
+	pos := 0
 	appendValue := func(piece string) {
 		if !folded {
-			if fold == nil {
-				fold = make([]byte, 0, 1024) // most unfolded values fit
-			}
-			fold = append(fold[:0], h[len(h)-1].value...)
+			fold = strings.Builder{}
+			fold.Grow(len(h[len(h)-1].value) + continuedLen(s, pos))
+			fold.WriteString(h[len(h)-1].value)
 			folded = true
 		}
-		fold = append(fold, ' ')
-		fold = append(fold, piece...)
+		fold.WriteByte(' ')
+		fold.WriteString(piece)
 	}
 	endField := func() {
 		if folded {
-			h[len(h)-1].value = string(fold)
+			h[len(h)-1].value = fold.String()
 			folded = false
 		}
 	}
 	valueLen := func() int {
 		if folded {
-			return len(fold)
+			return fold.Len()
 		}
 		return len(h[len(h)-1].value)
 	}
-	pos := 0
 	for pos < len(s) {
 		i := strings.IndexByte(s[pos:], '\n')
 		var line string
@@ -143,7 +145,7 @@ func parseHeader(s string) (header, int, bool) {
 			continue
 		}
 		c := strings.IndexByte(line, ':')
-		if len(h) > 0 && (folded && bytes.HasSuffix(fold, []byte(";")) || !folded && strings.HasSuffix(h[len(h)-1].value, ";")) &&
+		if len(h) > 0 && (folded && strings.HasSuffix(fold.String(), ";") || !folded && strings.HasSuffix(h[len(h)-1].value, ";")) &&
 			(c < 0 || strings.IndexByte(line, '=') >= 0 && strings.IndexByte(line, '=') < c) {
 			// A parameter continued without the folding white space
 			// ("Content-Type: multipart/alternative;\nboundary=...").
@@ -449,6 +451,21 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// continuedLen bounds what the lines from pos on that begin with a blank
+// add to a value unfolded (at most a little over the 16384 kept).
+func continuedLen(s string, pos int) int {
+	n := 0
+	for pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') && n <= 16384 {
+		end := strings.IndexByte(s[pos:], '\n')
+		if end < 0 {
+			end = len(s) - pos
+		}
+		n += end + 1
+		pos += end + 1
+	}
+	return n
 }
 
 // hasBlank tells a space or tab in s (strings.ContainsAny(s, " \t")).

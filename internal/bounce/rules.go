@@ -35,7 +35,7 @@ type rule struct {
 }
 
 var defaultOnce = sync.OnceValue(func() *Rules {
-	r, err := ParseRules(strings.NewReader(defaultRules))
+	r, err := parseRules(defaultRules)
 	if err != nil {
 		panic("bounce: built-in rules.txt: " + err.Error())
 	}
@@ -66,9 +66,16 @@ func ParseRules(in io.Reader) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := &Rules{}
-	var pats []string
-	ids := map[string]int{}
+	return parseRules(string(data))
+}
+
+// parseRules is ParseRules on the text; every process that reads a
+// bounce parses the built-in file once, so it is sized from the start.
+func parseRules(data string) (*Rules, error) {
+	lines := strings.Count(data, "\n") + 1
+	rs := &Rules{rules: make([]rule, 0, lines)}
+	pats := make([]string, 0, lines)
+	ids := make(map[string]int, lines)
 	patID := func(p string) int {
 		id, ok := ids[p]
 		if !ok {
@@ -78,7 +85,7 @@ func ParseRules(in io.Reader) (*Rules, error) {
 		}
 		return id
 	}
-	for n, line := range strings.Split(string(data), "\n") {
+	for n, line := range strings.Split(data, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
