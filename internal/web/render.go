@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -92,6 +93,7 @@ type view struct {
 	Loopback                     bool
 	Done                         string // what an action just did (?done=)
 	Data                         any
+	query                        url.Values
 }
 
 // Pending says the page shows numbers still being counted: it reloads
@@ -99,6 +101,14 @@ type view struct {
 func (v view) Pending() bool {
 	p, ok := v.Data.(interface{ IsPending() bool })
 	return ok && p.IsPending()
+}
+
+// LangURL is this page in another language: its query kept, lang set.
+func (v view) LangURL(lang string) string {
+	q := v.query
+	q.Set("lang", lang)
+	q.Del("done")
+	return v.Path + "?" + q.Encode()
 }
 
 // T is the UI text for key in the page's language.
@@ -119,7 +129,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: h.opt.TLS, SameSite: http.SameSiteStrictMode})
 	}
-	v := view{Lang: lang, Page: name, Path: r.URL.Path, Loopback: h.loopback, Data: data, Done: r.URL.Query().Get("done")}
+	v := view{Lang: lang, Page: name, Path: r.URL.Path, Loopback: h.loopback, Data: data, Done: r.URL.Query().Get("done"),
+		query: r.URL.Query()}
 	if s, _ := r.Context().Value(sessionKey{}).(*session); s != nil {
 		v.CSRF, v.User = s.csrf, s.user
 	}

@@ -184,6 +184,10 @@ func TestPagesRenderENJA(t *testing.T) {
 			}
 		}
 	}
+	// The switch keeps the page's query.
+	if body := f.get("/address?a=u7%40d7.test"); !strings.Contains(body, `href="/address?a=u7%40d7.test&amp;lang=ja"`) {
+		t.Error("the language switch loses the query")
+	}
 	// The switch wins over Accept-Language, and sticks.
 	body := f.get("/codes?lang=ja", "Accept-Language", "en")
 	if !strings.Contains(body, `<html lang="ja"`) {
