@@ -150,12 +150,17 @@ func jsString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// shot writes a full-page PNG of what the tab shows to shots/name.png.
-func (b *tab) shot(name string) string {
+// shot writes a PNG of what the tab shows to shots/name.png: the whole
+// page, or the window's first screen.
+func (b *tab) shot(name string, full bool) string {
 	b.t.Helper()
 	ctx, cancel := b.bounded()
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	action := chromedp.CaptureScreenshot()
+	if full {
+		action = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, action)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}

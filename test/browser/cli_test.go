@@ -1,10 +1,13 @@
 package browser
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/smtp"
+	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -115,8 +118,55 @@ func (w *world) export(name string) []cliExportRow {
 	return jsonLines[cliExportRow](w, "campaign export --format json", w.hk("campaign", "export", "--format", "json", name))
 }
 
-func (w *world) explain(code int) cliExplain {
-	return decode[cliExplain](w, "explain --json", w.hk("explain", "--json", fmt.Sprint(code)))
+// explain is what `explain --json` says of each code, asked once.
+func (w *world) explain(codes ...int) map[int]cliExplain {
+	w.t.Helper()
+	args := []string{"explain", "--json"}
+	for _, c := range codes {
+		args = append(args, fmt.Sprint(c))
+	}
+	out := map[int]cliExplain{}
+	for _, e := range jsonLines[cliExplain](w, "explain --json", w.hk(args...)) {
+		c, _ := strconv.Atoi(e.Code)
+		out[c] = e
+	}
+	return out
+}
+
+// truth is everything the command line says about the finished campaign
+// and the server, asked once and compared with every page in both
+// languages.
+type truth struct {
+	status   cliStatus
+	report   cliReport
+	by       map[string][]cliGroupRow // domain, mx, reason
+	export   []cliExportRow
+	explain  map[int]cliExplain // the campaign's codes and a few more
+	list     []cliListRow
+	queue    []string
+	show     string   // `queue show` of the queued message
+	suppress []string // the suppression list's addresses
+}
+
+func (w *world) truth(name string) *truth {
+	w.t.Helper()
+	tr := &truth{status: w.status(name), report: w.report(name), by: map[string][]cliGroupRow{}, export: w.export(name),
+		list: jsonLinesOrArray[cliListRow](w, w.hk("campaign", "list", "--json")), queue: w.queueIDs()}
+	for _, by := range []string{"domain", "mx", "reason"} {
+		tr.by[by] = w.reportBy(name, by)
+	}
+	codes := []int{421, 606, 800}
+	for _, r := range tr.report.Rows {
+		codes = append(codes, r.Code)
+	}
+	tr.explain = w.explain(codes...)
+	if len(tr.queue) == 1 {
+		tr.show = w.hk("queue", "show", tr.queue[0])
+	}
+	for _, e := range jsonLines[map[string]any](w, "campaign suppress list --json", w.hk("campaign", "suppress", "list", "--json")) {
+		tr.suppress = append(tr.suppress, fmt.Sprint(e["address"]))
+	}
+	return tr
 }
 
 // queueIDs are the relay queue's message ids as `queue list --json` gives
@@ -130,9 +180,21 @@ func (w *world) queueIDs() []string {
 }
 
 // suppressed says whether addr is on the suppression list
-// (`campaign suppress list ADDR`).
+// (`campaign suppress list ADDR`, which exits 1 for an address not on it).
 func (w *world) suppressed(addr string) bool {
-	return strings.Contains(w.hk("campaign", "suppress", "list", "--json", addr), `"`+addr+`"`)
+	w.t.Helper()
+	cmd := exec.Command(w.bin, "campaign", "suppress", "list", "--json", addr, "--config", w.cfg)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	switch {
+	case err == nil:
+		return strings.Contains(string(out), `"`+addr+`"`)
+	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 1 && strings.Contains(errb.String(), "not on the suppression list"):
+		return false
+	}
+	w.t.Fatalf("campaign suppress list %s: %v\n%s", addr, err, errb.String())
+	return false
 }
 
 // relay hands serve one message for remote.example, whose MX has no

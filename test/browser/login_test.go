@@ -48,7 +48,7 @@ func testLogin(t *testing.T, bin, chromium, shots string) {
 		}
 	}
 	b.open(w.base() + "/campaigns")
-	b.shot("en-login")
+	b.shot("en-login", true)
 
 	login := func(b *tab, user, pass string) {
 		b.t.Helper()
@@ -76,7 +76,7 @@ func testLogin(t *testing.T, bin, chromium, shots string) {
 	if st := b.fetchStatus("GET", "/api/overview", "", nil); st != 200 {
 		t.Errorf("after the admin's login: /api/overview %d", st)
 	}
-	b.shot("en-campaigns-logged-in")
+	b.shot("en-campaigns-logged-in", true)
 	// The session cookie: no script may read it, no other site may send it.
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()

@@ -12,7 +12,7 @@ import (
 // one number and means another fails too.
 
 type shownRow struct {
-	Key     string         `json:"key"`     // data-key, data-reason, data-id or data-address
+	Key     string         `json:"key"`     // data-key, -reason, -id, -address, -domain or -campaign
 	Code    int            `json:"code"`    // data-code
 	N       int            `json:"n"`       // the data-n of the row's count cell
 	Shown   string         `json:"shown"`   // that cell's text
@@ -29,7 +29,7 @@ func (b *tab) rows(css string) []shownRow {
 		const c = tr.querySelector("td[data-n]"), ex = tr.querySelector(".explain"), d = tr.dataset;
 		const chips = [...tr.querySelectorAll(".cc")];
 		return {
-			key: d.key ?? d.reason ?? d.id ?? d.address ?? d.campaign ?? "",
+			key: d.key ?? d.reason ?? d.id ?? d.address ?? d.domain ?? d.campaign ?? "",
 			code: +(d.code || 0),
 			n: c ? +c.dataset.n : -1,
 			shown: c ? c.innerText.trim() : "",
