@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -11,8 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hikyaku/hikyaku/internal/app"
-	"github.com/hikyaku/hikyaku/internal/metrics"
-	"github.com/hikyaku/hikyaku/internal/server"
+	"github.com/hikyaku/hikyaku/internal/store"
 	"github.com/hikyaku/hikyaku/internal/web"
 )
 
@@ -35,20 +34,29 @@ func (a *cli) serveCmd() *cobra.Command {
 }
 
 // startHTTP builds serve's HTTP handlers and starts listening on addr.
-func startHTTP(addr string, m *metrics.Metrics, srv *server.Server, logger *slog.Logger) (*http.Server, error) {
+func startHTTP(d app.HTTPDeps) (*http.Server, error) {
+	cfg, addr, logger := d.Config, d.Config.HTTP.Listen, d.Logger
 	// The dashboard (internal/web) serves /metrics and /healthz as well.
-	// The status store, the relay queue and the admins' logins need
-	// app.HTTPStarter to hand over the config, queue and directory; until
-	// it does, those pages say that nothing is configured.
-	dash := web.New(web.Options{Listen: addr, Metrics: m.Handler(), Gatherer: m.Registry,
-		Sessions: srv.SessionCount, Logger: logger})
+	// The status store is opened on first use (serve runs without one),
+	// with a second handle for the snapshots' slow queries so that a page
+	// never waits behind them.
+	open := func(ctx context.Context) (*store.Store, error) { return app.OpenStore(ctx, cfg) }
+	st, bg := web.NewLazyStore(open), web.NewLazyStore(open)
+	dash := web.New(web.Options{Listen: addr, Metrics: d.Metrics.Handler(), Gatherer: d.Metrics.Registry,
+		Sessions: d.Server.SessionCount, Store: st.Get, Background: bg.Get, Queue: d.Queue,
+		Users: d.Directory, Admins: cfg.HTTP.Admins, Token: cfg.HTTP.Token, Logger: logger})
+	closeAll := func() {
+		dash.Close()
+		st.Close()
+		bg.Close()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		dash.Close()
+		closeAll()
 		return nil, fmt.Errorf("HTTP listen %s: %w", addr, err)
 	}
 	hs := &http.Server{Handler: dash, ReadHeaderTimeout: 10 * time.Second}
-	hs.RegisterOnShutdown(dash.Close)
+	hs.RegisterOnShutdown(closeAll)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("HTTP server", "err", err)

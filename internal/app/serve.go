@@ -27,9 +27,20 @@ import (
 	"github.com/hikyaku/hikyaku/internal/tlsconf"
 )
 
-// HTTPStarter starts serve's HTTP listener (metrics, health, dashboard) on
-// addr; cmd/hikyaku gives the function that builds its handlers.
-type HTTPStarter func(addr string, m *metrics.Metrics, srv *server.Server, logger *slog.Logger) (*http.Server, error)
+// HTTPDeps are the parts of serve its HTTP listener (metrics, health, the
+// dashboard) shows and manages.
+type HTTPDeps struct {
+	Config    *config.Config // http.listen, http.admins, http.token, the status store's DSN
+	Metrics   *metrics.Metrics
+	Server    *server.Server     // its open sessions
+	Queue     *queue.Store       // the relay queue, open while serve runs
+	Directory *mailbox.Directory // users, whose admins may log in
+	Logger    *slog.Logger
+}
+
+// HTTPStarter starts serve's HTTP listener on d.Config.HTTP.Listen;
+// cmd/hikyaku gives the function that builds its handlers.
+type HTTPStarter func(d HTTPDeps) (*http.Server, error)
 
 // Serve runs the SMTP receiver, the delivery queue, the bounce intake and
 // the HTTP listener of cfg until SIGTERM or SIGINT (SIGHUP reloads the TLS
@@ -167,7 +178,7 @@ func Serve(cfg *config.Config, stderr io.Writer, startHTTP HTTPStarter) error {
 	}
 	var httpSrv *http.Server
 	if cfg.HTTP.Listen != "" {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, m, srv, logger)
+		httpSrv, err = startHTTP(HTTPDeps{Config: cfg, Metrics: m, Server: srv, Queue: relay, Directory: dir, Logger: logger})
 		if err != nil {
 			srv.Shutdown(context.Background())
 			return err
