@@ -198,6 +198,44 @@ func TestPagesRenderENJA(t *testing.T) {
 	}
 }
 
+// Every page's JSON twin answers JSON, uncacheable; unknown things 404.
+func TestAPI(t *testing.T) {
+	f := newFixture(t, sqliteDSN(t), nil)
+	for _, p := range []string{"/api/overview", "/api/campaigns", "/api/campaigns/1", "/api/campaigns/spring-sale",
+		"/api/queue?status=deferred", "/api/queue/Q1", "/api/suppressions?q=u1", "/api/address?a=u7@d7.test", "/api/codes", "/api/session"} {
+		resp, body := f.do("GET", p, "")
+		var v any
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+			resp.Header.Get("Cache-Control") != "no-store" || json.Unmarshal([]byte(body), &v) != nil {
+			t.Errorf("%s: %d %s %q", p, resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(len(body), 200)])
+		}
+	}
+	for _, p := range []string{"/api/campaigns/999", "/api/queue/nope", "/campaigns/nope", "/queue/nope"} {
+		if resp, _ := f.do("GET", p, ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+	var sl SuppressionList
+	if err := json.Unmarshal([]byte(f.get("/api/suppressions?q=u17")), &sl); err != nil {
+		t.Fatal(err)
+	}
+	// The suppressed rows (x%10 == 7) whose number starts with 17: 17, 177, 1707 …
+	want := 0
+	for x := 1; x <= fixtureRows; x++ {
+		if x%10 == 7 && strings.HasPrefix(strconv.Itoa(x), "17") {
+			want++
+		}
+	}
+	if len(sl.Entries) != want || sl.Total != fixtureRows/10 {
+		t.Errorf("search u17: %d entries of %d, want %d of %d", len(sl.Entries), sl.Total, want, fixtureRows/10)
+	}
+	for _, e := range sl.Entries {
+		if !strings.HasPrefix(e.Address, "u17") {
+			t.Errorf("search u17 gave %s", e.Address)
+		}
+	}
+}
+
 // Every key a template names has a text: a missing one would show as the
 // key itself.
 func TestTemplatesKeysTranslated(t *testing.T) {
