@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -176,6 +177,22 @@ func TestVersion(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("version does not say %q:\n%s", w, out)
 		}
+	}
+}
+
+// Without a VCS stamp (go build -buildvcs=false) the commit comes from
+// main.commit, which a build sets with -ldflags -X.
+func TestVersionCommitFallback(t *testing.T) {
+	bi, _ := debug.ReadBuildInfo()
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			t.Skip("this build has a VCS stamp, which goes first")
+		}
+	}
+	defer func(c string) { commit = c }(commit)
+	commit = "0123abcd"
+	if out, _, code := runCLI("version"); code != exitOK || !strings.Contains(out, "\ncommit 0123abcd\n") {
+		t.Errorf("version with main.commit set: exit %d\n%s", code, out)
 	}
 }
 

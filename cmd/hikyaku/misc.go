@@ -71,9 +71,13 @@ func (a *cli) configCmd() *cobra.Command {
 	}
 }
 
+// commit names the commit built from when the build stamped none (go
+// build -buildvcs=false, or outside a checkout):
+// go build -ldflags "-X main.commit=$(git rev-parse HEAD)" ./cmd/hikyaku
+var commit string
+
 // versionText is the module version, the VCS commit the binary was built
-// from (when the build recorded it: not with -buildvcs=false) and the Go
-// version.
+// from (the build's stamp, else main.commit) and the Go version.
 func versionText() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -83,14 +87,14 @@ func versionText() string {
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
 	}
-	commit := app.OrDefault(settings["vcs.revision"], "unknown (built without VCS information)")
+	rev := app.OrDefault(settings["vcs.revision"], app.OrDefault(commit, "unknown (built without VCS information)"))
 	if settings["vcs.modified"] == "true" {
-		commit += " (modified)"
+		rev += " (modified)"
 	}
 	if t := settings["vcs.time"]; t != "" {
-		commit += " " + t
+		rev += " " + t
 	}
-	return fmt.Sprintf("hikyaku %s\nmodule %s\ncommit %s\ngo %s %s/%s\n", bi.Main.Version, bi.Main.Path, commit,
+	return fmt.Sprintf("hikyaku %s\nmodule %s\ncommit %s\ngo %s %s/%s\n", bi.Main.Version, bi.Main.Path, rev,
 		bi.GoVersion, settings["GOOS"], settings["GOARCH"])
 }
 
