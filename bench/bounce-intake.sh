@@ -270,7 +270,7 @@ cat <<EOF
 
 hikyaku bounce intake benchmark ($(nproc) cores, $(uname -r), $fs file system at $WORK)
 load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)
-bounces: $BOUNCES RFC 3464 DSNs per phase, one per VERP row, $CONNS connections, SMTP in -> data_dir/bounces (synced) -> read -> status store
+bounces: $BOUNCES RFC 3464 DSNs per phase, one per VERP row, $CONNS connections, SMTP in (spool, synced) -> data_dir/bounces (journal synced per batch, Maildir by syncfs each second) -> read -> status store
   alone:  accepted $alone_accept/s, recorded $alone_rate/s (target >= 2000/s); CPU ms per bounce: serve $alone_serve, client $alone_client
   mixed:  accepted $B_ACCEPT/s, recorded $B_RATE/s
   every bounce recorded exactly once: $total; bounces/new empty, bounces/cur $kept; by kind/outcome/reason: $codes
