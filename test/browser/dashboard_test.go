@@ -478,14 +478,16 @@ func testLive(t *testing.T, w *world, browser context.Context, shots string) {
 	// live section: a reload shows it.)
 	o := newTab(t, browser, shots, "en")
 	var running []shownRow
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+	var counts map[string]string
+	for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		o.open(w.base() + "/")
-		if running = o.rows("#running"); len(running) > 0 || time.Now().After(deadline) {
+		running, counts = o.rows("#running"), o.metrics("#running")
+		if len(running) > 0 && counts["total"] == strconv.Itoa(liveRows) || time.Now().After(deadline) {
 			break
 		}
 	}
-	if len(running) != 1 || running[0].Key != strconv.FormatInt(id, 10) {
-		t.Errorf("overview while live runs: running %+v", running)
+	if len(running) != 1 || running[0].Key != strconv.FormatInt(id, 10) || counts["total"] != strconv.Itoa(liveRows) {
+		t.Errorf("overview while live runs: running %+v with %v, want campaign %d of %d rows", running, counts, id, liveRows)
 	}
 	o.shot("en-overview-running", true)
 
