@@ -107,7 +107,7 @@ func benchPages(b *testing.B, dsn string, rows int) {
 		h.snaps.wait()
 		render(b, p.path)
 		h.snaps.wait()
-		first := h.snaps.peek(fmt.Sprint("agg:", cid))
+		first := h.snaps.peek(snapKey("agg", store.Campaign{ID: cid, State: store.CampaignRunning}))
 		b.Run(p.name, func(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

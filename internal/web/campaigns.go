@@ -212,7 +212,13 @@ func (h *Handler) campaignID(r *http.Request) (*store.Store, store.Campaign, err
 // live is a campaign's Live numbers; wait bounds the wait for the first
 // snapshot (0: as long as ctx), after which they are Counting.
 func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wait time.Duration) (Live, error) {
-	snap, err := h.snaps.get(ctx, fmt.Sprint("live:", c.ID), liveEvery, wait, func(ctx context.Context) (any, error) {
+	// The campaign row is read fresh, and its state is part of the
+	// snapshots' keys: the first view after a run ends counts again
+	// instead of showing the running campaign's last numbers.
+	if c2, err := s.Campaign(ctx, c.ID); err == nil {
+		c = c2
+	}
+	snap, err := h.snaps.get(ctx, snapKey("live", c), liveEvery, wait, func(ctx context.Context) (any, error) {
 		now := h.opt.Now()
 		bg, err := h.bgStore(ctx)
 		if err != nil {
@@ -255,10 +261,6 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 	default:
 		l = snap.value.(Live)
 	}
-	// The campaign row is read fresh: a state change shows at once.
-	if c2, err := s.Campaign(ctx, c.ID); err == nil {
-		c = c2
-	}
 	l.State = string(c.State)
 	return l, nil
 }
@@ -268,7 +270,7 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string,
 	if c.State == store.CampaignDone {
 		every = 6 * aggEvery // bounces may still change finals
 	}
-	snap, err := h.snaps.get(ctx, fmt.Sprint("agg:", c.ID), every, wait, func(ctx context.Context) (any, error) {
+	snap, err := h.snaps.get(ctx, snapKey("agg", c), every, wait, func(ctx context.Context) (any, error) {
 		t0 := time.Now()
 		a := rawAgg{at: h.opt.Now()}
 		s, err := h.bgStore(ctx)
@@ -301,6 +303,10 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string,
 		return Aggregates{}, err
 	}
 	return snap.value.(rawAgg).view(lang), nil
+}
+
+func snapKey(kind string, c store.Campaign) string {
+	return fmt.Sprintf("%s:%d:%s", kind, c.ID, c.State)
 }
 
 // rawAgg is what the queries said, kept language-free in the snapshot.

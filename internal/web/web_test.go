@@ -688,6 +688,36 @@ func TestEvents(t *testing.T) {
 	})
 }
 
+// The first view after a campaign's state changes counts again: a run
+// that just ended shows its final numbers, not the last running ones.
+func TestStateChangeRecounts(t *testing.T) {
+	defer func(a time.Duration) { aggEvery = a }(aggEvery)
+	aggEvery = time.Hour
+	f := newFixture(t, sqliteDSN(t), nil)
+	ctx := context.Background()
+	path := fmt.Sprintf("/campaigns/%d", f.cid)
+	f.get(path)
+	rs, err := f.st.Claim(ctx, f.cid, "test", fixtureRows, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []store.Final
+	for _, r := range rs {
+		fs = append(fs, store.Final{RecipientID: r.ID, Result: outcome.Result{Code: 250, Enhanced: "2.0.0", Text: "ok"}})
+	}
+	if _, err := f.st.FinishBatch(ctx, fs); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.SetCampaignState(ctx, f.cid, store.CampaignDone); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := f.st.Counts(ctx, f.cid)
+	body := f.get(path)
+	if metric(t, body, "state") != "done" || !strings.Contains(body, fmt.Sprintf(`<tr data-code="250"><td><a href="/codes#code-250">250</a></td><td data-n="%d"`, counts[250])) {
+		t.Errorf("after the run ended: state %s, 250 not %d", metric(t, body, "state"), counts[250])
+	}
+}
+
 // A first view whose snapshot takes long renders at once, says it is
 // counting and reloads; once counted, the numbers are there.
 func TestPending(t *testing.T) {
