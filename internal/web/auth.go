@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -31,13 +33,58 @@ type session struct {
 }
 
 type sessions struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*session
+	now  func() time.Time
+	mu   sync.Mutex
+	m    map[string]*session
+	fail map[string][]time.Time // failed logins by client address, within failWindow
+}
+
+// A client address gets maxFailures failed logins per failWindow; then
+// 429 until the oldest is out of the window.
+const (
+	maxFailures = 10
+	failWindow  = 10 * time.Minute
+)
+
+func (ss *sessions) recent(ip string) []time.Time {
+	now := ss.now()
+	ts := ss.fail[ip]
+	for len(ts) > 0 && now.Sub(ts[0]) > failWindow {
+		ts = ts[1:]
+	}
+	if len(ts) == 0 {
+		delete(ss.fail, ip)
+		return nil
+	}
+	ss.fail[ip] = ts
+	return ts
+}
+
+func (ss *sessions) mayTry(ip string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.recent(ip)) < maxFailures
+}
+
+func (ss *sessions) failed(ip string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.fail) > maxSessions {
+		ss.fail = map[string][]time.Time{} // a flood of addresses: forget them all rather than grow
+	}
+	ss.fail[ip] = append(ss.recent(ip), ss.now())
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, m: map[string]*session{}}
+	return &sessions{now: now, m: map[string]*session{}, fail: map[string][]time.Time{}}
 }
 
 func randomToken() string {
@@ -142,6 +189,13 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 // login takes an admin's address and password, or the token in the
 // password field with the user left empty.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	ip := remoteIP(r)
+	if !h.sessions.mayTry(ip) {
+		h.opt.Logger.Warn("dashboard login: too many failures", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", fmt.Sprint(int(failWindow.Seconds())))
+		http.Error(w, "too many failed logins; try again later", http.StatusTooManyRequests)
+		return
+	}
 	user := strings.ToLower(strings.TrimSpace(r.PostFormValue("user")))
 	pass := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
@@ -160,6 +214,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		ok = good && h.isAdmin(user)
 	}
 	if !ok {
+		h.sessions.failed(ip)
 		h.opt.Logger.Warn("dashboard login refused", "user", user, "remote", r.RemoteAddr)
 		h.render(w, r, http.StatusUnauthorized, "login", loginData{Next: next, User: user, Failed: true, Loopback: h.loopback})
 		return

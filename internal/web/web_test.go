@@ -460,6 +460,16 @@ func TestLoginRequired(t *testing.T) {
 	if resp, _ := f.do("GET", "/api/overview", "", "Authorization", "Bearer wrong"); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong Bearer token: %d", resp.StatusCode)
 	}
+	// Guessing is bounded: after maxFailures failures, even the right
+	// password waits (2 failed above).
+	for i := 2; i < maxFailures; i++ {
+		if resp := login("", "guess"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp := login("boss@here.test", "secret-boss@here.test"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("after %d failures: %d, want 429", maxFailures, resp.StatusCode)
+	}
 }
 
 // Loopback needs no login, but only for loopback names (DNS rebinding).
