@@ -28,6 +28,9 @@ func chromiumPath(t *testing.T) string {
 	return path
 }
 
+// rebindHost is a name only the browser resolves, to 127.0.0.1.
+const rebindHost = "rebind.example"
+
 // tab is one browser tab; every tab of a test shares one chromium and,
 // through its browser context, its own cookies.
 type tab struct {
@@ -47,6 +50,9 @@ func newBrowser(t *testing.T, exec string) context.Context {
 		chromedp.NoSandbox,
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("hide-scrollbars", true),
+		// A name re-pointed at 127.0.0.1, as a DNS rebinding attack does,
+		// without asking any resolver.
+		chromedp.Flag("host-resolver-rules", "MAP "+rebindHost+" 127.0.0.1"),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)

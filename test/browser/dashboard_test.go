@@ -18,8 +18,8 @@ import (
 
 const (
 	springRows = 35 // the finished campaign the pages are compared on
-	liveRows   = 80 // the campaign watched while it runs
-	liveRate   = 8  // its messages a second: about 10 s of sending
+	liveRows   = 96 // the campaign watched while it runs
+	liveRate   = 8  // its messages a second: about 12 s of sending
 )
 
 // TestDashboard runs `hikyaku serve` and a real campaign to a scripted
@@ -128,6 +128,39 @@ func testPages(t *testing.T, w *world, browser context.Context, shots string) {
 			}
 			t.Logf("%s %s: read and checked in %v", lang, p.path, time.Since(t0).Round(time.Millisecond))
 		}
+		if lang == "en" {
+			checkSwitch(t, w, b)
+			checkRebinding(t, w, b)
+		}
+	}
+}
+
+// checkSwitch: the language switch turns the page it is on (keeping its
+// query) and the next ones into the other language, whatever the browser
+// asks for.
+func checkSwitch(t *testing.T, w *world, b *tab) {
+	b.open(w.base() + "/address?a=user1@d1.test")
+	eval[bool](b, `document.getElementById("lang-ja").click(), true`)
+	if !b.waitFor(`document.documentElement.lang === "ja"`, 5*time.Second) || b.text("#address") != "user1@d1.test" {
+		t.Errorf("the switch to Japanese: at %s, lang %q, address %q", b.location(), b.attr("html", "lang"), b.text("#address"))
+	}
+	b.open(w.base() + "/campaigns")
+	if got := b.attr("html", "lang"); got != "ja" || !hasJapanese(b.text("h1")) {
+		t.Errorf("the page after the switch to Japanese: lang %q, heading %q", got, b.text("h1"))
+	}
+	eval[bool](b, `document.getElementById("lang-en").click(), true`)
+	if !b.waitFor(`document.documentElement.lang === "en"`, 5*time.Second) {
+		t.Errorf("the switch back to English: lang %q", b.attr("html", "lang"))
+	}
+}
+
+// checkRebinding: on loopback the dashboard answers only to loopback
+// names, so a page of another site whose name now points at 127.0.0.1
+// reads nothing.
+func checkRebinding(t *testing.T, w *world, b *tab) {
+	_, port, _ := strings.Cut(w.httpAddr, ":")
+	if st := b.open("http://" + rebindHost + ":" + port + "/"); st != 403 {
+		t.Errorf("the dashboard by the name %s (127.0.0.1): status %d, want 403", rebindHost, st)
 	}
 }
 
