@@ -95,6 +95,16 @@ func (l *LazyStore) RowExists(ctx context.Context, campaign string, row int64) (
 	return st.RowExists(ctx, campaign, row)
 }
 
+// RowSpan gives a campaign's lowest and highest row and their count, so
+// the intake answers RCPT for a campaign without gaps from memory.
+func (l *LazyStore) RowSpan(ctx context.Context, campaign string) (lo, hi, n int64, err error) {
+	st, err := l.get(ctx, true)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return st.RowSpan(ctx, campaign)
+}
+
 // Close closes what was opened.
 func (l *LazyStore) Close() error {
 	l.mu.Lock()

@@ -119,7 +119,7 @@ func campaignSpec(cfg *config.Config, tmplPath, imagesDir, from string, lifetime
 	}
 	k := cfg.Campaign
 	return campaign.Spec{
-		Template: eml, Images: imgs, From: from, Charset: strings.ToUpper(k.Charset), MobileISO2022JP: k.MobileISO2022JP,
+		Template: eml, Images: imgs, ImagesDir: imagesDir, From: from, Charset: strings.ToUpper(k.Charset), MobileISO2022JP: k.MobileISO2022JP,
 		ReturnPathDomain: k.ReturnPathDomain, ListUnsubscribe: k.ListUnsubscribe, ListUnsubscribeMailto: k.ListUnsubscribeMailto,
 		Hostname: cfg.Hostname, Lifetime: lifetime,
 	}, nil

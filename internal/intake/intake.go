@@ -19,6 +19,7 @@ import (
 	"github.com/hikyaku/hikyaku/internal/mailbox"
 	"github.com/hikyaku/hikyaku/internal/maillog"
 	"github.com/hikyaku/hikyaku/internal/metrics"
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/store"
 	"github.com/hikyaku/hikyaku/internal/verp"
 )
@@ -234,8 +235,7 @@ func (in *Intake) Check(ctx context.Context, addr string) Verdict {
 	if in.complaints[lower] {
 		return Accept
 	}
-	at := strings.LastIndexByte(lower, '@')
-	if in.domain == "" || at < 0 || strings.TrimSuffix(lower[at+1:], ".") != in.domain {
+	if _, domain, ok := protocol.SplitAddress(lower); in.domain == "" || !ok || strings.TrimSuffix(domain, ".") != in.domain {
 		return NotOurs
 	}
 	campaign, row, ok := verp.Parse(addr, in.opt.Key)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
 // Limits from RFC 5321 §4.5.3.1.
@@ -16,11 +18,11 @@ const (
 // splitAddress cuts "local@domain" at the last '@' (a quoted local part may
 // hold an '@') and normalises the domain: lower case, no trailing dot.
 func splitAddress(addr string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(addr, '@')
-	if i <= 0 || i == len(addr)-1 {
+	local, domain, ok = protocol.SplitAddress(addr)
+	if !ok || local == "" || domain == "" {
 		return "", "", false
 	}
-	return addr[:i], normDomain(addr[i+1:]), true
+	return local, normDomain(domain), true
 }
 
 func normDomain(d string) string {
