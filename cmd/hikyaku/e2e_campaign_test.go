@@ -318,7 +318,12 @@ func mustRead(t *testing.T, path string) []byte {
 func TestE2ECampaignWorkersMariaDB(t *testing.T) {
 	dsn := storetest.FreshMySQL(t)
 	const n, concurrency = 900, 6
-	w := newCampaignWorld(t, n, peertest.Script{}, dsn, fmt.Sprintf("concurrency = %d\nbatch = 10\nrate = 150\nlease = \"2s\"", concurrency))
+	// The lease is short so that the killed worker's claims come back soon,
+	// but long enough that a live worker, renewing every third of it, keeps
+	// its own on a loaded machine: a 2s lease lapsed under a load average
+	// of 8 and left a live worker's messages in doubt too, beyond the
+	// killed worker's concurrency that checkOnce allows.
+	w := newCampaignWorld(t, n, peertest.Script{}, dsn, fmt.Sprintf("concurrency = %d\nbatch = 10\nrate = 150\nlease = \"5s\"", concurrency))
 	if out, err := w.command(w.runArgs("--load-only")...).Output(); err != nil {
 		t.Fatalf("load: %v\n%s\n%s", err, out, w.stderr.String())
 	}
