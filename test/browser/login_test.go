@@ -29,7 +29,7 @@ func testLogin(t *testing.T, bin, chromium, shots string) {
 	w.hkIn(adminPass+"\n", "user", "add", "--password-stdin", adminUser)
 	w.hkIn("not the admin\n", "user", "add", "--password-stdin", "other@example.test")
 	if !w.startServeInNetns() {
-		t.Skip("cannot make a network namespace (unshare -n needs root): the login beyond loopback is not tested")
+		t.Skip("cannot make a network namespace (unshare -n needs root, and ip and nsenter): the login beyond loopback is not tested")
 	}
 	browser := newBrowser(t, w.chromiumInNetns(chromium))
 	b := newTab(t, browser, shots, "en")

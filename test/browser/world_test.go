@@ -236,10 +236,17 @@ func (w *world) startServe() {
 const farIP = "192.0.2.1"
 
 // startServeInNetns starts serve in a new network namespace (unshare -n,
-// which needs root) listening on farIP; chromiumInNetns gives a browser
-// in the same namespace. false when the namespace cannot be made.
+// which needs root; ip, nsenter and bash of util-linux and iproute2)
+// listening on farIP; chromiumInNetns gives a browser in the same
+// namespace. false when the namespace cannot be made.
 func (w *world) startServeInNetns() bool {
 	w.t.Helper()
+	for _, tool := range []string{"unshare", "nsenter", "ip", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			w.t.Logf("%s: %v", tool, err)
+			return false
+		}
+	}
 	if out, err := exec.Command("unshare", "-n", "true").CombinedOutput(); err != nil {
 		w.t.Logf("unshare -n: %v %s", err, out)
 		return false
