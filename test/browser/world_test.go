@@ -162,8 +162,10 @@ func (w *world) writeList(name string, n int) (list, tmpl string) {
 	return list, tmpl
 }
 
-// mixedScript answers RCPT per recipient of writeList's lists: some 550,
-// some 552, some 450 (transient, retried until it is 250), the rest 250.
+// mixedScript answers RCPT per recipient of writeList's first n rows: two
+// in seven 550 5.1.1 (scored 1: suppressed), one in seven 552 5.2.2
+// (scored 0.1), the rest 250 (but for nowhere.test's, which never get
+// here).
 func mixedScript(n int) peertest.Script {
 	r := map[string]string{}
 	for i := range n {
