@@ -192,14 +192,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
-	if h.loopback && !loopbackHost(r.Host) {
+	probe := r.URL.Path == "/metrics" || r.URL.Path == "/healthz" // as before the dashboard: any Host, no login
+	if h.loopback && !probe && !loopbackHost(r.Host) {
 		// A page of another site whose name was re-pointed at 127.0.0.1
 		// (DNS rebinding) would otherwise read the dashboard.
 		http.Error(w, "this listener answers only to localhost names", http.StatusForbidden)
 		return
 	}
-	open := r.URL.Path == "/metrics" || r.URL.Path == "/healthz" || r.URL.Path == "/login" ||
-		strings.HasPrefix(r.URL.Path, "/static/")
+	open := probe || r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/")
 	sess, bearer := h.sessions.fromRequest(r), h.bearer(r)
 	if sess == nil && !bearer && (h.loopback && !open || r.URL.Path == "/login") && r.Method == http.MethodGet {
 		// The CSRF token needs a session even where nobody logs in; a

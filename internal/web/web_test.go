@@ -486,6 +486,16 @@ func TestLoopbackHost(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("foreign Host: %d", resp.StatusCode)
 	}
+	// The probes answer any Host, as they did before the dashboard.
+	req, _ = http.NewRequest("GET", f.srv.URL+"/healthz", nil)
+	req.Host = "mx.example.test:8025"
+	if resp, err = f.c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz with another Host: %d", resp.StatusCode)
+	}
 }
 
 // A state change without the session's CSRF token is refused (403) and
