@@ -85,7 +85,47 @@ func openFile(path string, fn func(Source) error) error {
 		return sourceError{err}
 	}
 	defer f.Close()
+	// A small file (a bounce is a few KB) is read at once into a buffer
+	// of its size: Split's 64 KiB reader and growing ReadAll per file
+	// were most of what reading a folder allocated.
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= smallFile {
+		data, err := readAll(f, int(fi.Size()))
+		if err != nil {
+			return sourceError{fmt.Errorf("%s: %w", path, err)}
+		}
+		if !bytes.HasPrefix(data, []byte("From ")) {
+			return fn(Source{Name: path, Data: data})
+		}
+		return Split(path, bytes.NewReader(data), fn)
+	}
 	return Split(path, f, fn)
+}
+
+// smallFile is the size up to which openFile reads a file at once.
+const smallFile = 1 << 20
+
+// readAll reads r to its end into a buffer made for size octets (it
+// grows if the file did), keeping at most MaxMessage as Split does.
+func readAll(r io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, size+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if len(b) > MaxMessage {
+			b = b[:MaxMessage]
+			_, err = io.Copy(io.Discard, r)
+			return b, err
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // folderFiles lists the messages of a Maildir or a plain folder.
