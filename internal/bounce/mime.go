@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"sync"
 
 	"unicode/utf8"
 
@@ -437,10 +438,13 @@ func stripHTML(s string) string {
 			b.WriteByte(c)
 		}
 	}
-	return htmlEntities.Replace(b.String())
+	return htmlEntities().Replace(b.String())
 }
 
-var htmlEntities = strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
+// htmlEntities is built on first use, not at every process start.
+var htmlEntities = sync.OnceValue(func() *strings.Replacer {
+	return strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
+})
 
 // asciiLower lower-cases ASCII letters only, keeping every offset.
 func asciiLower(s string) string {
