@@ -2,7 +2,8 @@
 // apart from the `hikyaku bounce parse` CLI, for bench/bounce.sh: it reads
 // every mail file of the folders (or files) given, as bench/sisimai.pl
 // does (a folder's plain files sorted by name, or its cur/ and new/ when
-// present), runs bounce.Read on each and prints one line:
+// present), runs bounce.Read on each and prints one line (the
+// allocations with -allocs only):
 //
 //	mails=629 recipients=641 notmail=0 octets=2851234 elapsed=0.041s mails_per_s=15341 allocs_per_mail=231.4 bytes_per_mail=22362
 //
