@@ -31,8 +31,12 @@ func hash3(a, b, c byte) uint32 {
 }
 
 func newTextIndex(pats []string) *textIndex {
+	// Counting sort into ids without arrays on the stack (16 KiB each
+	// made the first Read of a process grow its stack): start[h+1]
+	// counts bucket h, then ends it; filled from the last pattern down,
+	// each bucket is in id order and start[h+1] ends up where bucket h
+	// begins, so the table is moved one place.
 	x := &textIndex{pats: pats}
-	var count [hashBuckets]int32
 	for i, p := range pats {
 		if len(p) < 3 {
 			x.short = append(x.short, int32(i))
@@ -40,20 +44,22 @@ func newTextIndex(pats []string) *textIndex {
 		}
 		k := uint32(p[0])<<8 | uint32(p[1])
 		x.pairs[k/64] |= 1 << (k % 64)
-		count[hash3(p[0], p[1], p[2])]++
+		x.start[hash3(p[0], p[1], p[2])+1]++
 	}
-	for h := 0; h < hashBuckets; h++ {
-		x.start[h+1] = x.start[h] + count[h]
+	for h := 1; h <= hashBuckets; h++ {
+		x.start[h] += x.start[h-1]
 	}
-	x.ids = make([]int32, x.start[hashBuckets])
-	fill := x.start
-	for i, p := range pats {
-		if len(p) >= 3 {
+	total := x.start[hashBuckets]
+	x.ids = make([]int32, total)
+	for i := len(pats) - 1; i >= 0; i-- {
+		if p := pats[i]; len(p) >= 3 {
 			h := hash3(p[0], p[1], p[2])
-			x.ids[fill[h]] = int32(i)
-			fill[h]++
+			x.start[h+1]--
+			x.ids[x.start[h+1]] = int32(i)
 		}
 	}
+	copy(x.start[:hashBuckets], x.start[1:])
+	x.start[hashBuckets] = total
 	return x
 }
 
