@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/protocol"
 	"github.com/hikyaku/hikyaku/internal/queue"
 )
 
@@ -177,12 +178,9 @@ func (h *Handler) overview(r *http.Request) (any, error) {
 	return o, nil
 }
 
-func domainOf(addr string) string {
-	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
-		return strings.ToLower(addr[at+1:])
-	}
-	return ""
-}
+// domainOf is the lower-cased domain of a queued recipient, the key the
+// deferred counts and the queue filter use.
+func domainOf(addr string) string { return strings.ToLower(protocol.DomainOf(addr)) }
 
 // queueItems lists the relay queue, read at most once a second: each read
 // decodes every item's envelope.
