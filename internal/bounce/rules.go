@@ -138,6 +138,9 @@ func (rs *Rules) match(lower string) (rule, bool) { return rs.matchExcept(lower,
 // trying each rule in turn gives (matchNaive in the tests), from one
 // scan of the text.
 func (rs *Rules) matchExcept(lower, reason string) (rule, bool) {
+	if rs.index == nil {
+		return rule{}, false // a zero Rules has no rules
+	}
 	var buf [16]uint64
 	found := bitset(buf[:])
 	if n := (len(rs.index.pats) + 63) / 64; n > len(buf) {
