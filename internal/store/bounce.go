@@ -128,13 +128,16 @@ func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome
 		return nil, readErr(err)
 	}
 	err := s.update(ctx, nil, func(tx *sql.Tx) error {
-		st := &bounceStmts{s: s, tx: tx, campaigns: map[string]int64{}}
+		st := &bounceStmts{s: s, tx: tx, campaigns: map[string]int64{}, moved: countDelta{}}
 		defer st.close()
 		for i, b := range todo {
 			var err error
 			if out[i], err = s.recordBounce(ctx, st, b, keys[i]); err != nil {
 				return err
 			}
+		}
+		if err := s.addCounts(ctx, tx, st.moved); err != nil {
+			return err
 		}
 		// Scores last, all at once: nothing in recordBounce reads them,
 		// and score keeps the order of an address's changes.
@@ -229,6 +232,8 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 		state     State
 		finalCode int
 		async     bool
+		// the rest of the row's group in campaign_counts
+		domain, enhanced, reason string
 	)
 	// The row, and its earlier bounces, this transaction's among them: a
 	// Key twice in one batch is a duplicate the second time.
@@ -238,7 +243,7 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 		if err != nil {
 			return "", err
 		}
-		err = row.Scan(&id, &addr, &state, &finalCode, &async, &dup, &counted)
+		err = row.Scan(&id, &addr, &state, &finalCode, &async, &domain, &enhanced, &reason, &dup, &counted)
 		if err == sql.ErrNoRows {
 			return BounceNoRow, nil
 		} else if err != nil {
@@ -249,7 +254,7 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 		if err != nil {
 			return "", err
 		}
-		err = row.Scan(&id, &addr, &state, &finalCode, &async)
+		err = row.Scan(&id, &addr, &state, &finalCode, &async, &domain, &enhanced, &reason)
 		if err == sql.ErrNoRows {
 			return BounceNoRow, nil
 		} else if err != nil {
@@ -293,13 +298,15 @@ func (s *Store) recordBounce(ctx context.Context, st *bounceStmts, b Bounce, key
 		return "", err
 	}
 	if change {
-		enhanced := b.Enhanced
-		if c, ok := codes.LookupCode(b.Code); ok && enhanced == "" {
-			enhanced = c.Status // a code of ours (860, 870 ...): its DSN status
+		newEnhanced := b.Enhanced
+		if c, ok := codes.LookupCode(b.Code); ok && newEnhanced == "" {
+			newEnhanced = c.Status // a code of ours (860, 870 ...): its DSN status
 		}
-		if err := st.exec(ctx, bsFinal, StateFailed, b.Code, enhanced, b.Text, b.Reason, id); err != nil {
+		if err := st.exec(ctx, bsFinal, StateFailed, b.Code, newEnhanced, b.Text, b.Reason, id); err != nil {
 			return "", err
 		}
+		st.moved.move(keyOf(cid, state, domain, finalCode, enhanced, reason, async),
+			keyOf(cid, StateFailed, domain, b.Code, newEnhanced, b.Reason, true))
 	}
 	if b.Complaint {
 		if err := st.exec(ctx, bsSuppress, addr, ReasonFeedback, ms(now)); err != nil {

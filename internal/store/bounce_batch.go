@@ -29,6 +29,7 @@ type bounceStmts struct {
 	campaigns map[string]int64 // name → id; 0: no such campaign
 	finals    []Final          // the score changes, in order
 	addrs     []string         // their addresses
+	moved     countDelta       // what the finals replaced did to campaign_counts
 }
 
 func (b *bounceStmts) query(i int) string {
@@ -40,7 +41,7 @@ func (b *bounceStmts) query(i int) string {
 		// Locked first, so that two callers with bounces for one row see
 		// each other's (MySQL; SQLite's BEGIN IMMEDIATE already excludes
 		// them).
-		return `SELECT id, addr, state, final_code, final_async FROM recipients
+		return `SELECT id, addr, state, final_code, final_async, domain, final_enhanced, final_reason FROM recipients
 		WHERE campaign_id = ? AND row_no = ?` + d.rowLock
 	case bsHistory:
 		// A locking read on MySQL: a plain one would read the snapshot the
@@ -62,7 +63,7 @@ func (b *bounceStmts) query(i int) string {
 	case bsRecipientHistory:
 		// bsRecipient and bsHistory in one round trip, where the
 		// transaction excludes every other writer already (SQLite).
-		return `SELECT r.id, r.addr, r.state, r.final_code, r.final_async,
+		return `SELECT r.id, r.addr, r.state, r.final_code, r.final_async, r.domain, r.final_enhanced, r.final_reason,
 		(SELECT COUNT(*) FROM bounces b WHERE b.recipient_id = r.id AND b.bounce_key = ?),
 		(SELECT COALESCE(SUM(b.counted), 0) FROM bounces b WHERE b.recipient_id = r.id)
 		FROM recipients r WHERE r.campaign_id = ? AND r.row_no = ?`

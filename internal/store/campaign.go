@@ -207,6 +207,13 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 	return s.update(ctx, nil, func(tx *sql.Tx) error {
 		for start := 0; start < len(rs); start += insertBatch {
 			batch := rs[start:min(start+insertBatch, len(rs))]
+			// The rows already there are left as they are, and so are
+			// their counts (a resumed load).
+			have, err := s.rowsPresent(ctx, tx, campaignID, batch)
+			if err != nil {
+				return err
+			}
+			added := countDelta{}
 			args = args[:0]
 			for _, r := range batch {
 				fields := []byte("{}")
@@ -223,6 +230,10 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 				key := addrKey(r.Email)
 				args = append(args, campaignID, r.Row, r.Email, key, protocol.DomainOf(key), string(fields),
 					string(st), "", 0, r.FinalCode, r.FinalEnhanced, r.FinalText, 0)
+				if !have[r.Row] {
+					have[r.Row] = true // the first of a row twice in the batch is the one inserted
+					added[keyOf(campaignID, st, protocol.DomainOf(key), r.FinalCode, r.FinalEnhanced, "", false)]++
+				}
 			}
 			q := `INSERT INTO recipients (campaign_id, row_no, email, addr, domain, fields, state, owner,
 				lease_until, final_code, final_enhanced, final_text, attempts) VALUES ` +
@@ -230,9 +241,36 @@ func (s *Store) AddRecipients(ctx context.Context, campaignID int64, rs []Recipi
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
+			if err := s.addCounts(ctx, tx, added); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// rowsPresent is which of the batch's list rows the campaign has already.
+func (s *Store) rowsPresent(ctx context.Context, tx *sql.Tx, campaignID int64, batch []Recipient) (map[int64]bool, error) {
+	have := map[int64]bool{}
+	args := make([]any, 0, len(batch)+1)
+	args = append(args, campaignID)
+	for _, r := range batch {
+		args = append(args, r.Row)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT row_no FROM recipients WHERE campaign_id = ? AND row_no IN (`+
+		placeholders(len(batch))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		have[n] = true
+	}
+	return have, rows.Err()
 }
 
 const recipientCols = `id, campaign_id, row_no, email, fields, state, owner, lease_until,

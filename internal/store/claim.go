@@ -50,6 +50,9 @@ func (s *Store) Claim(ctx context.Context, campaignID int64, owner string, n int
 			if err := s.setState(ctx, tx, drop, `state = ?, owner = '', lease_until = 0`, StateSuppressed); err != nil {
 				return err
 			}
+			if err := s.addCounts(ctx, tx, suppressedMoves(campaignID, cands, drop)); err != nil {
+				return err
+			}
 			ids := make([]int64, len(keep))
 			for i := range keep {
 				keep[i].State, keep[i].Owner, keep[i].LeaseUntil = StateClaimed, owner, fromMS(until)
@@ -224,6 +227,28 @@ func (s *Store) splitSuppressed(ctx context.Context, tx *sql.Tx, cands []Recipie
 		}
 	}
 	return keep, drop, nil
+}
+
+// suppressedMoves is what setting the dropped candidates to
+// StateSuppressed does to campaign_counts.
+func suppressedMoves(campaignID int64, cands []Recipient, drop []int64) countDelta {
+	d := countDelta{}
+	if len(drop) == 0 {
+		return d
+	}
+	dropped := map[int64]bool{}
+	for _, id := range drop {
+		dropped[id] = true
+	}
+	for _, r := range cands {
+		if dropped[r.ID] {
+			dom := domainOf(r.Email)
+			d.move(keyOf(campaignID, r.State, dom, r.FinalCode, r.FinalEnhanced, r.FinalReason, r.FinalAsync),
+				keyOf(campaignID, StateSuppressed, dom, r.FinalCode, r.FinalEnhanced, r.FinalReason, r.FinalAsync))
+			delete(dropped, r.ID) // a candidate twice is set once
+		}
+	}
+	return d
 }
 
 // setState runs UPDATE recipients SET <set> WHERE id IN (ids).

@@ -157,22 +157,31 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 	// Locked (on MySQL) before anything is decided, so that two workers
 	// finishing one recipient cannot both see it unfinished.
 	type current struct {
-		key   string
-		state State
+		key    string
+		state  State
+		domain string
+		group  groupKey // where campaign_counts has it now
 	}
 	found := map[int64]current{}
-	rows, err := tx.QueryContext(ctx, `SELECT id, addr, state FROM recipients WHERE id IN (`+
+	rows, err := tx.QueryContext(ctx, `SELECT id, addr, state, campaign_id, domain, final_code, final_enhanced,
+		final_reason, final_async FROM recipients WHERE id IN (`+
 		placeholders(len(ids))+`)`+s.d.rowLock, int64Args(ids)...)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		var id int64
-		var c current
-		if err := rows.Scan(&id, &c.key, &c.state); err != nil {
+		var (
+			id, cid          int64
+			c                current
+			code             int
+			enhanced, reason string
+			async            bool
+		)
+		if err := rows.Scan(&id, &c.key, &c.state, &cid, &c.domain, &code, &enhanced, &reason, &async); err != nil {
 			rows.Close()
 			return 0, err
 		}
+		c.group = keyOf(cid, c.state, c.domain, code, enhanced, reason, async)
 		found[id] = c
 	}
 	rows.Close()
@@ -180,9 +189,10 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 		return 0, err
 	}
 	var (
-		todo []Final
-		keys []string
-		seen = map[int64]bool{}
+		todo  []Final
+		keys  []string
+		seen  = map[int64]bool{}
+		moved = countDelta{}
 	)
 	for _, f := range fs {
 		c, ok := found[f.RecipientID]
@@ -194,11 +204,17 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 		}
 		seen[f.RecipientID] = true
 		todo, keys = append(todo, f), append(keys, c.key)
+		// setFinals leaves final_async as it was.
+		moved.move(c.group, keyOf(c.group.campaign, finalState(f), c.domain, f.Result.Code, f.Result.Enhanced,
+			f.Result.Reason, c.group.async))
 	}
 	if len(todo) == 0 {
 		return 0, nil
 	}
 	if err := s.setFinals(ctx, tx, todo); err != nil {
+		return 0, err
+	}
+	if err := s.addCounts(ctx, tx, moved); err != nil {
 		return 0, err
 	}
 	return len(todo), s.score(ctx, tx, todo, keys, now)
