@@ -242,5 +242,13 @@ func TestCountsFollowRecipients(t *testing.T) {
 			t.Fatalf("after the migration: %v, want %v", got, want)
 		}
 		checkCounts(t, s, "migrated", cids...)
+		// Recount makes one campaign's counts again from its rows.
+		if _, err := s.db.Exec(`UPDATE campaign_counts SET n = n + 7 WHERE campaign_id = ?`, cids[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Recount(ctx, cids[0]); err != nil {
+			t.Fatal(err)
+		}
+		checkCounts(t, s, "recounted", cids...)
 	})
 }

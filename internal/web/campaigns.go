@@ -64,24 +64,12 @@ func (h *Handler) campaignList(r *http.Request) (CampaignList, error) {
 	if err != nil {
 		return CampaignList{}, err
 	}
-	// The list is cheap; the counts of every campaign (one scan of the
-	// claim index) are the snapshot.
-	snap, err := h.snaps.get(r.Context(), "progress", liveEvery, firstWait, func(ctx context.Context) (any, error) {
-		bg, err := h.bgStore(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return bg.ProgressAll(ctx)
-	})
-	out := CampaignList{Campaigns: []CampaignRow{}}
-	var all map[int64]map[store.State]int
-	switch {
-	case errors.Is(err, errPending):
-		out.Pending = true
-	case err != nil:
+	// The counts the store keeps (store.CountedStates): a few rows per
+	// campaign, exact on every view, not a scan of every campaign's rows.
+	out := CampaignList{Campaigns: []CampaignRow{}, AsOf: h.opt.Now()}
+	all, err := s.CountedStates(r.Context())
+	if err != nil {
 		return CampaignList{}, err
-	default:
-		all, out.AsOf = snap.value.(map[int64]map[store.State]int), snap.at
 	}
 	cs, err := s.ListCampaigns(r.Context())
 	if err != nil {
@@ -138,7 +126,7 @@ type Live struct {
 	LastAt     time.Time      `json:"last_attempt,omitzero"`
 	AsOf       time.Time      `json:"as_of"`
 	States     map[string]int `json:"states"`
-	Counting   bool           `json:"counting"` // not read yet: the numbers are 0 here
+	Counting   bool           `json:"counting"` // the attempts are not counted yet: Attempts, PerMinute, LastAt and the ETA are 0 here
 }
 
 // Aggregates are a campaign's grouped results, the slow part.
@@ -152,7 +140,7 @@ type Aggregates struct {
 	Scores       []store.ScoreCount  `json:"scores"`
 	AsOf         time.Time           `json:"as_of"`
 	QueryMS      int64               `json:"query_ms"` // what the queries took
-	Pending      bool                `json:"pending"`  // the first count is still running: everything is empty here
+	Pending      bool                `json:"pending"`  // the first count is still running: ByMX, SuppressedBy, Suppressions and Scores are empty here
 }
 
 // ReasonRow is N finals with Code under Reason, Async of them from bounces.
@@ -218,54 +206,79 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 	if c2, err := s.Campaign(ctx, c.ID); err == nil {
 		c = c2
 	}
+	// Where the rows stand is read on every view from the counts the
+	// store keeps (store.CountedProgress); only the attempts, a count
+	// over the campaign's attempts, are a snapshot.
+	now := h.opt.Now()
+	p, err := s.CountedProgress(ctx, c.ID)
+	if err != nil {
+		return Live{}, err
+	}
+	l := Live{States: map[string]int{}, AsOf: now, ETASeconds: -1}
+	for k, n := range p {
+		l.States[string(k)] = n
+		l.Total += n
+		if k.Final() {
+			l.Done += n
+		}
+	}
+	l.Pending, l.Claimed = p[store.StatePending], p[store.StateClaimed]
+	l.Sent, l.Failed, l.Suppressed, l.Invalid = p[store.StateSent], p[store.StateFailed], p[store.StateSuppressed], p[store.StateInvalid]
+	if l.Total > 0 {
+		l.Percent = float64(l.Done) * 100 / float64(l.Total)
+	}
 	snap, err := h.snaps.get(ctx, snapKey("live", c), liveEvery, wait, func(ctx context.Context) (any, error) {
-		now := h.opt.Now()
 		bg, err := h.bgStore(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p, err := bg.Progress(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		st, err := bg.AttemptStats(ctx, c.ID, now.Add(-time.Minute))
-		if err != nil {
-			return nil, err
-		}
-		l := Live{States: map[string]int{}, Attempts: st.Attempts, PerMinute: st.Recent, LastAt: st.Last, AsOf: now, ETASeconds: -1}
-		for k, n := range p {
-			l.States[string(k)] = n
-			l.Total += n
-			if k.Final() {
-				l.Done += n
-			}
-		}
-		l.Pending, l.Claimed = p[store.StatePending], p[store.StateClaimed]
-		l.Sent, l.Failed, l.Suppressed, l.Invalid = p[store.StateSent], p[store.StateFailed], p[store.StateSuppressed], p[store.StateInvalid]
-		if l.Total > 0 {
-			l.Percent = float64(l.Done) * 100 / float64(l.Total)
-		}
-		if left := l.Total - l.Done; left == 0 {
-			l.ETASeconds = 0
-		} else if st.Recent > 0 {
-			l.ETASeconds = int64(left) * 60 / int64(st.Recent)
-		}
-		return l, nil
+		return bg.AttemptStats(ctx, c.ID, h.opt.Now().Add(-time.Minute))
 	})
-	var l Live
 	switch {
 	case errors.Is(err, errPending):
-		l = Live{Counting: true, ETASeconds: -1, States: map[string]int{}}
+		l.Counting = true
 	case err != nil:
 		return Live{}, err
 	default:
-		l = snap.value.(Live)
+		st := snap.value.(store.AttemptStats)
+		l.Attempts, l.PerMinute, l.LastAt = st.Attempts, st.Recent, st.Last
+		if st.Recent > 0 {
+			l.ETASeconds = int64(l.Total-l.Done) * 60 / int64(st.Recent)
+		}
+	}
+	if l.Total == l.Done {
+		l.ETASeconds = 0
 	}
 	l.State = string(c.State)
 	return l, nil
 }
 
-func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string, wait time.Duration) (Aggregates, error) {
+// aggregates are a campaign's grouped results: by code, domain and reason
+// read on every view from the counts the store keeps (exact at once);
+// by MX, and the suppressions and scores the campaign caused, from the
+// snapshot (aggSnap).
+func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campaign, lang string, wait time.Duration) (Aggregates, error) {
+	groups, err := s.CountedGroups(ctx, c.ID)
+	if err != nil {
+		return Aggregates{}, err
+	}
+	a, err := h.aggSnap(ctx, c, wait)
+	if errors.Is(err, errPending) {
+		a, err = rawAgg{pending: true}, nil
+	}
+	if err != nil {
+		return Aggregates{}, err
+	}
+	a.groups = groups
+	return a.view(lang), nil
+}
+
+// aggSnap is the part of a campaign's aggregates that the store does not
+// count as it goes: attempts by MX host (a grouping of the campaign's
+// attempts), and the joins of its failed rows with the suppression list
+// and the scores, which change when other campaigns or an operator move
+// an address.
+func (h *Handler) aggSnap(ctx context.Context, c store.Campaign, wait time.Duration) (rawAgg, error) {
 	every := aggEvery
 	if c.State == store.CampaignDone {
 		every = 6 * aggEvery // bounces may still change finals
@@ -275,9 +288,6 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string,
 		a := rawAgg{at: h.opt.Now()}
 		s, err := h.bgStore(ctx)
 		if err != nil {
-			return nil, err
-		}
-		if a.groups, err = s.CampaignGroups(ctx, c.ID); err != nil {
 			return nil, err
 		}
 		if a.mx, err = s.CountsByMX(ctx, c.ID); err != nil {
@@ -295,14 +305,10 @@ func (h *Handler) aggregates(ctx context.Context, c store.Campaign, lang string,
 		a.took = time.Since(t0)
 		return a, nil
 	})
-	if errors.Is(err, errPending) {
-		return Aggregates{Pending: true, Codes: []CodeCount{}, ByDomain: []KeyCodes{}, ByMX: []KeyCodes{},
-			ByReason: []ReasonRow{}, Suppressions: []store.Suppression{}, Scores: []store.ScoreCount{}}, nil
-	}
 	if err != nil {
-		return Aggregates{}, err
+		return rawAgg{}, err
 	}
-	return snap.value.(rawAgg).view(lang), nil
+	return snap.value.(rawAgg), nil
 }
 
 func snapKey(kind string, c store.Campaign) string {
@@ -313,7 +319,8 @@ func snapKey(kind string, c store.Campaign) string {
 type rawAgg struct {
 	at           time.Time
 	took         time.Duration
-	groups       []store.Group
+	pending      bool          // the snapshot is not there yet
+	groups       []store.Group // read on each view, not kept
 	mx           []store.Count
 	suppressedBy int
 	supp         []store.Suppression
@@ -321,7 +328,7 @@ type rawAgg struct {
 }
 
 func (a rawAgg) view(lang string) Aggregates {
-	out := Aggregates{SuppressedBy: a.suppressedBy, Suppressions: a.supp, Scores: a.scores,
+	out := Aggregates{SuppressedBy: a.suppressedBy, Suppressions: a.supp, Scores: a.scores, Pending: a.pending,
 		AsOf: a.at, QueryMS: a.took.Milliseconds(), Codes: []CodeCount{}, ByReason: []ReasonRow{}}
 	if out.Suppressions == nil {
 		out.Suppressions = []store.Suppression{}
@@ -442,11 +449,11 @@ func (h *Handler) campaign(r *http.Request) (any, error) {
 	p := CampaignPage{ID: c.ID, Name: c.Name, Created: c.Created, ListPath: c.ListPath, Lang: lang}
 	// Both snapshots start at once and share one firstWait.
 	deadline := time.Now().Add(firstWait)
-	h.aggregates(r.Context(), c, lang, -1)
+	h.aggSnap(r.Context(), c, -1)
 	if p.Live, err = h.live(r.Context(), s, c, until(deadline)); err != nil {
 		return nil, err
 	}
-	if p.Agg, err = h.aggregates(r.Context(), c, lang, until(deadline)); err != nil {
+	if p.Agg, err = h.aggregates(r.Context(), s, c, lang, until(deadline)); err != nil {
 		return nil, err
 	}
 	p.Chart = barChart(p.Agg.Codes, lang)
