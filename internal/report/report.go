@@ -138,12 +138,14 @@ func Report(ctx context.Context, st *store.Store, c store.Campaign, o Options, s
 		return reportByCode(ctx, st, c, o.Lang, w, o.JSON, stdout)
 	case "domain":
 		var cs []store.Count
-		if cs, err = st.CountsByDomain(ctx, c.ID); err == nil {
+		// The counts the store keeps (campaign_counts): the same lines as
+		// a grouping of the campaign's rows, without walking them.
+		if cs, err = st.CountedByDomain(ctx, c.ID); err == nil {
 			groups = groupCounts(cs)
 		}
 	case "reason":
 		var cs []store.ReasonCount
-		if cs, err = st.CountsByReason(ctx, c.ID); err == nil {
+		if cs, err = st.CountedByReason(ctx, c.ID); err == nil {
 			groups = groupReasons(cs)
 		}
 	case "mx":
@@ -218,15 +220,11 @@ func Report(ctx context.Context, st *store.Store, c store.Campaign, o Options, s
 
 // reportByCode prints every final code with its count, share and meaning.
 func reportByCode(ctx context.Context, st *store.Store, c store.Campaign, lang string, w reportWords, asJSON bool, stdout io.Writer) error {
-	finals, err := st.Counts(ctx, c.ID)
+	finals, async, err := st.CountedCodes(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	async, err := st.CountsAsync(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	prog, err := st.Progress(ctx, c.ID)
+	prog, err := st.CountedProgress(ctx, c.ID)
 	if err != nil {
 		return err
 	}

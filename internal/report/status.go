@@ -37,11 +37,12 @@ var stateOrder = []store.State{store.StateSent, store.StateFailed, store.StateIn
 // Status prints one campaign's recipients per state, its final codes by
 // class and its attempts overall and in the last minute: a table, or JSON.
 func Status(ctx context.Context, st *store.Store, c store.Campaign, stdout io.Writer, asJSON bool) error {
-	prog, err := st.Progress(ctx, c.ID)
+	// The counts the store keeps (campaign_counts), not a walk of the rows.
+	prog, err := st.CountedProgress(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	finals, err := st.Counts(ctx, c.ID)
+	finals, _, err := st.CountedCodes(ctx, c.ID)
 	if err != nil {
 		return err
 	}

@@ -242,3 +242,64 @@ func (s *Store) countedStates(ctx context.Context, where string, args ...any) (m
 	}
 	return out, readErr(rows.Err())
 }
+
+// CountedCodes is Counts and CountsAsync read from campaign_counts: a
+// campaign's finals by code, and those of them a bounce set.
+func (s *Store) CountedCodes(ctx context.Context, campaignID int64) (finals, async map[int]int, err error) {
+	gs, err := s.CountedGroups(ctx, campaignID)
+	if err != nil {
+		return nil, nil, err
+	}
+	finals, async = map[int]int{}, map[int]int{}
+	for _, g := range gs {
+		finals[g.Code] += g.N
+		if g.Async {
+			async[g.Code] += g.N
+		}
+	}
+	return finals, async, nil
+}
+
+// CountedByDomain is CountsByDomain read from campaign_counts, in the
+// same order (the engine's, of the same column type).
+func (s *Store) CountedByDomain(ctx context.Context, campaignID int64) ([]Count, error) {
+	return s.counts(ctx, `SELECT domain, final_code, SUM(n) FROM campaign_counts
+		WHERE campaign_id = ? AND final_code <> 0 GROUP BY domain, final_code HAVING SUM(n) <> 0
+		ORDER BY domain, final_code`, campaignID)
+}
+
+// CountedByReason is CountsByReason read from campaign_counts.
+func (s *Store) CountedByReason(ctx context.Context, campaignID int64) ([]ReasonCount, error) {
+	gs, err := s.CountedGroups(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		reason string
+		code   int
+	}
+	sums := map[key]*ReasonCount{}
+	for _, g := range gs {
+		k := key{ReasonOf(g.Code, g.Enhanced, g.Reason), g.Code}
+		c := sums[k]
+		if c == nil {
+			c = &ReasonCount{Reason: k.reason, Code: k.code}
+			sums[k] = c
+		}
+		c.N += g.N
+		if g.Async {
+			c.Async += g.N
+		}
+	}
+	out := make([]ReasonCount, 0, len(sums))
+	for _, c := range sums {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b ReasonCount) int {
+		if c := strings.Compare(a.Reason, b.Reason); c != 0 {
+			return c
+		}
+		return a.Code - b.Code
+	})
+	return out, nil
+}

@@ -82,6 +82,38 @@ func checkCounts(t *testing.T, s *Store, step string, cids ...int64) {
 		if a, b := groupLines(cg), groupLines(g); !slices.Equal(a, b) {
 			t.Fatalf("%s: campaign %d: CountedGroups %v, CampaignGroups %v", step, cid, a, b)
 		}
+		for _, c := range []struct {
+			name     string
+			got, was func(context.Context, int64) (any, error)
+		}{
+			{"by domain", func(ctx context.Context, id int64) (any, error) { return s.CountedByDomain(ctx, id) },
+				func(ctx context.Context, id int64) (any, error) { return s.CountsByDomain(ctx, id) }},
+			{"by reason", func(ctx context.Context, id int64) (any, error) { return s.CountedByReason(ctx, id) },
+				func(ctx context.Context, id int64) (any, error) { return s.CountsByReason(ctx, id) }},
+			{"codes", func(ctx context.Context, id int64) (any, error) {
+				f, a, err := s.CountedCodes(ctx, id)
+				return fmt.Sprint(f, a), err
+			}, func(ctx context.Context, id int64) (any, error) {
+				f, err := s.Counts(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				a, err := s.CountsAsync(ctx, id)
+				return fmt.Sprint(f, a), err
+			}},
+		} {
+			got, err := c.got(ctx, cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			was, err := c.was(ctx, cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := fmt.Sprint(got), fmt.Sprint(was); g != w && !(g == "[]" && w == "[]") {
+				t.Fatalf("%s: campaign %d %s: counted %s, from the rows %s", step, cid, c.name, g, w)
+			}
+		}
 		cp, err := s.CountedProgress(ctx, cid)
 		if err != nil {
 			t.Fatal(err)
