@@ -136,15 +136,16 @@ func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]BounceOutcome
 				return err
 			}
 		}
-		if err := s.addCounts(ctx, tx, st.moved); err != nil {
-			return err
-		}
 		// Scores last, all at once: nothing in recordBounce reads them,
 		// and score keeps the order of an address's changes.
 		if len(st.finals) > 0 {
-			return s.score(ctx, tx, st.finals, st.addrs, s.now())
+			if err := s.score(ctx, tx, st.finals, st.addrs, s.now()); err != nil {
+				return err
+			}
 		}
-		return nil
+		// The counts after them: their rows stay locked (MySQL) until the
+		// commit, as short a time as can be.
+		return s.addCounts(ctx, tx, st.moved)
 	})
 	if err != nil {
 		return nil, err

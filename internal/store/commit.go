@@ -20,7 +20,7 @@ type Batch struct {
 func (s *Store) Commit(ctx context.Context, b Batch) (finished int, err error) {
 	err = s.update(ctx, nil, func(tx *sql.Tx) error {
 		finished = 0
-		now := s.now()
+		now, moved := s.now(), countDelta{}
 		for start := 0; start < len(b.Dots); start += chunk {
 			ids := b.Dots[start:min(start+chunk, len(b.Dots))]
 			if err := s.setState(ctx, tx, ids, `dot_at = ?`, ms(now)); err != nil {
@@ -33,13 +33,13 @@ func (s *Store) Commit(ctx context.Context, b Batch) (finished int, err error) {
 			}
 		}
 		for start := 0; start < len(b.Finals); start += chunk {
-			n, err := s.finishChunk(ctx, tx, b.Finals[start:min(start+chunk, len(b.Finals))], now)
+			n, err := s.finishChunk(ctx, tx, b.Finals[start:min(start+chunk, len(b.Finals))], now, moved)
 			if err != nil {
 				return err
 			}
 			finished += n
 		}
-		return nil
+		return s.addCounts(ctx, tx, moved)
 	})
 	if err != nil {
 		finished = 0

@@ -114,11 +114,15 @@ type Final struct {
 // retry after -102 whose first try had committed).
 func (s *Store) Finish(ctx context.Context, recipientID int64, final outcome.Result, weight codes.Tenths) error {
 	return s.update(ctx, nil, func(tx *sql.Tx) error {
-		done, err := s.finishChunk(ctx, tx, []Final{{RecipientID: recipientID, Result: final, Weight: weight}}, s.now())
+		moved := countDelta{}
+		done, err := s.finishChunk(ctx, tx, []Final{{RecipientID: recipientID, Result: final, Weight: weight}}, s.now(), moved)
 		if err == nil && done == 0 {
 			return ErrFinished
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.addCounts(ctx, tx, moved)
 	})
 }
 
@@ -131,15 +135,15 @@ func (s *Store) Finish(ctx context.Context, recipientID int64, final outcome.Res
 func (s *Store) FinishBatch(ctx context.Context, fs []Final) (done int, err error) {
 	err = s.update(ctx, nil, func(tx *sql.Tx) error {
 		done = 0
-		now := s.now()
+		now, moved := s.now(), countDelta{}
 		for start := 0; start < len(fs); start += chunk {
-			n, err := s.finishChunk(ctx, tx, fs[start:min(start+chunk, len(fs))], now)
+			n, err := s.finishChunk(ctx, tx, fs[start:min(start+chunk, len(fs))], now, moved)
 			if err != nil {
 				return err
 			}
 			done += n
 		}
-		return nil
+		return s.addCounts(ctx, tx, moved)
 	})
 	if err != nil {
 		done = 0
@@ -148,8 +152,13 @@ func (s *Store) FinishBatch(ctx context.Context, fs []Final) (done int, err erro
 }
 
 // finishChunk writes up to chunk outcomes with a handful of statements
-// whatever their number, and returns how many it wrote.
-func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now time.Time) (int, error) {
+// whatever their number, and returns how many it wrote. What they do to
+// campaign_counts goes into moved, for the caller to write with
+// addCounts last in the transaction: every commit of a campaign updates
+// its count of unfinished rows, a row that MySQL then keeps locked until
+// the commit, so it is taken as late as can be; and the whole batch's
+// count rows are then locked in one order.
+func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now time.Time, moved countDelta) (int, error) {
 	ids := make([]int64, len(fs))
 	for i, f := range fs {
 		ids[i] = f.RecipientID
@@ -189,10 +198,9 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 		return 0, err
 	}
 	var (
-		todo  []Final
-		keys  []string
-		seen  = map[int64]bool{}
-		moved = countDelta{}
+		todo []Final
+		keys []string
+		seen = map[int64]bool{}
 	)
 	for _, f := range fs {
 		c, ok := found[f.RecipientID]
@@ -212,9 +220,6 @@ func (s *Store) finishChunk(ctx context.Context, tx *sql.Tx, fs []Final, now tim
 		return 0, nil
 	}
 	if err := s.setFinals(ctx, tx, todo); err != nil {
-		return 0, err
-	}
-	if err := s.addCounts(ctx, tx, moved); err != nil {
 		return 0, err
 	}
 	return len(todo), s.score(ctx, tx, todo, keys, now)
