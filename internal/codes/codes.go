@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Tenths is an error-score weight kept in integer tenths, so that ten 0.1
@@ -110,18 +111,19 @@ func (r Reply) Transient() bool { return r.Code >= 400 && r.Code < 500 }
 // LookupCode finds a basic reply code or result code. ok is false when the
 // code is in no table; Describe still explains it by its digits.
 func LookupCode(code int) (Code, bool) {
-	c, ok := codeIndex[code]
+	c, ok := index().code[code]
 	return c, ok
 }
 
 // LookupEnhanced finds an enhanced status code ("5.7.1"), trying the exact
 // entry first and then the registry's "X.s.d" form.
 func LookupEnhanced(status string) (Enhanced, bool) {
-	if e, ok := enhancedIndex[status]; ok {
+	ix := index()
+	if e, ok := ix.enhanced[status]; ok {
 		return e, true
 	}
 	if i := strings.IndexByte(status, '.'); i > 0 {
-		if e, ok := enhancedIndex["X"+status[i:]]; ok {
+		if e, ok := ix.enhanced["X"+status[i:]]; ok {
 			return e, true
 		}
 	}
@@ -129,7 +131,7 @@ func LookupEnhanced(status string) (Enhanced, bool) {
 }
 
 // Codes returns every numeric code, in table order.
-func Codes() []Code { return append([]Code(nil), allCodes...) }
+func Codes() []Code { return append([]Code(nil), allCodes()...) }
 
 // Enhanceds returns every enhanced status code, in table order.
 func Enhanceds() []Enhanced { return append([]Enhanced(nil), allEnhanced...) }
@@ -144,36 +146,47 @@ func Weight(code int) Tenths {
 	return c.Weight
 }
 
-var (
-	codeIndex     = map[int]Code{}
-	enhancedIndex = map[string]Enhanced{}
-	replyIndex    = map[string]Reply{}
-)
+// indexes are the tables keyed for lookup. They are built on first use,
+// not in init(): every process that imports codes (each hikyaku command,
+// bench/cmd/bouncetime) would otherwise pay ~118 KB and 157 allocations at
+// start whether or not it looks a code up.
+type indexes struct {
+	code     map[int]Code
+	enhanced map[string]Enhanced
+	reply    map[string]Reply
+}
 
-func init() {
-	for _, c := range allCodes {
-		if _, dup := codeIndex[c.Code]; dup {
+var index = sync.OnceValue(func() *indexes {
+	all := allCodes()
+	ix := &indexes{
+		code:     make(map[int]Code, len(all)),
+		enhanced: make(map[string]Enhanced, len(allEnhanced)),
+		reply:    make(map[string]Reply, len(allReplies)),
+	}
+	for _, c := range all {
+		if _, dup := ix.code[c.Code]; dup {
 			panic(fmt.Sprintf("codes: %d listed twice", c.Code))
 		}
-		codeIndex[c.Code] = c
+		ix.code[c.Code] = c
 	}
 	for _, e := range allEnhanced {
-		if _, dup := enhancedIndex[e.Status]; dup {
+		if _, dup := ix.enhanced[e.Status]; dup {
 			panic("codes: enhanced " + e.Status + " listed twice")
 		}
-		enhancedIndex[e.Status] = e
+		ix.enhanced[e.Status] = e
 	}
 	for _, r := range allReplies {
-		if _, dup := replyIndex[r.Name]; dup {
+		if _, dup := ix.reply[r.Name]; dup {
 			panic("codes: reply " + r.Name + " listed twice")
 		}
-		replyIndex[r.Name] = r
+		ix.reply[r.Name] = r
 	}
-}
+	return ix
+})
 
 // ReplyByName finds a situation by its Name.
 func ReplyByName(name string) (Reply, bool) {
-	r, ok := replyIndex[name]
+	r, ok := index().reply[name]
 	return r, ok
 }
 

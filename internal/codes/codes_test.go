@@ -171,7 +171,7 @@ func TestReplies(t *testing.T) {
 }
 
 func TestEveryEntryIsComplete(t *testing.T) {
-	if len(codeIndex) != len(allCodes) || len(enhancedIndex) != len(allEnhanced) {
+	if ix := index(); len(ix.code) != len(allCodes()) || len(ix.enhanced) != len(allEnhanced) {
 		t.Fatalf("index sizes differ from tables: duplicates slipped past init")
 	}
 	for _, c := range Codes() {

@@ -1,5 +1,7 @@
 package codes
 
+import "sync"
+
 // Detail is a fixed detail text of a system error (SystemError.Detail) in
 // both languages. A detail that carries a name or a value is not listed:
 // it reads the same in both.
@@ -46,7 +48,7 @@ var allDetails = []Detail{
 // Details returns every fixed detail text, in table order.
 func Details() []Detail { return append([]Detail(nil), allDetails...) }
 
-var detailIndex = func() map[string]Detail {
+var detailIndex = sync.OnceValue(func() map[string]Detail {
 	m := make(map[string]Detail, len(allDetails))
 	for _, d := range allDetails {
 		if _, dup := m[d.EN]; dup {
@@ -55,4 +57,4 @@ var detailIndex = func() map[string]Detail {
 		m[d.EN] = d
 	}
 	return m
-}()
+})

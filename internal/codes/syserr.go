@@ -125,7 +125,7 @@ func IsSystem(err error, code int) bool {
 func DetailJA(detail string) string {
 	parts := strings.Split(detail, ": ")
 	for i, p := range parts {
-		if d, ok := detailIndex[p]; ok {
+		if d, ok := detailIndex()[p]; ok {
 			parts[i] = d.JA
 		}
 	}

@@ -1,8 +1,12 @@
 package codes
 
+import "sync"
+
 // allCodes is every numeric code: the basic reply codes, then seed 001's
-// result codes group by group.
-var allCodes = concat(basicCodes, connCodes, dnsAddressCodes, bounceCodes, systemCodes)
+// result codes group by group. Joined on first use, as the indexes are.
+var allCodes = sync.OnceValue(func() []Code {
+	return concat(basicCodes, connCodes, dnsAddressCodes, bounceCodes, systemCodes)
+})
 
 // allEnhanced is the enhanced status code registry.
 var allEnhanced = enhancedCodes
