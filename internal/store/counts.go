@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
@@ -72,7 +73,8 @@ func groupRecipients(where string) string {
 	final_code, final_enhanced, final_reason, final_async`
 }
 
-// Recount computes a campaign's counts again from its rows, in one
+// Recount computes a campaign's counts (of recipients and of attempts)
+// again from its rows, in one
 // transaction: for rows written around the store (a bulk fill of a test
 // or a benchmark, a hand repair). It walks the campaign's rows, as the
 // schema migration does.
@@ -81,8 +83,15 @@ func (s *Store) Recount(ctx context.Context, campaignID int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM campaign_counts WHERE campaign_id = ?`, campaignID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO campaign_counts (`+countCols+`) `+
-			groupRecipients(`WHERE campaign_id = ?`), campaignID)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_counts (`+countCols+`) `+
+			groupRecipients(`WHERE campaign_id = ?`), campaignID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM campaign_attempt_counts WHERE campaign_id = ?`, campaignID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO campaign_attempt_counts (campaign_id, mx_host, code, n) `+
+			groupAttempts(`WHERE campaign_id = ?`), campaignID)
 		return err
 	})
 }
@@ -302,4 +311,84 @@ func (s *Store) CountedByReason(ctx context.Context, campaignID int64) ([]Reason
 		return a.Code - b.Code
 	})
 	return out, nil
+}
+
+// campaign_attempt_counts (schema version 6) holds each campaign's
+// attempts counted by MX host and code (CountsByMX), kept as recordChunk
+// inserts them; attempts are never changed or removed.
+
+type attemptKey struct {
+	campaign int64
+	host     string
+	code     int
+}
+
+type attemptDelta map[attemptKey]int
+
+// groupedAttempts is what campaign_attempt_counts holds, from the attempts.
+var groupedAttempts = groupAttempts("")
+
+func groupAttempts(where string) string {
+	return `SELECT campaign_id, mx_host, code, COUNT(*) FROM attempts ` + where + ` GROUP BY campaign_id, mx_host, code`
+}
+
+// addAttemptCounts writes d into campaign_attempt_counts, in key order.
+func (s *Store) addAttemptCounts(ctx context.Context, tx *sql.Tx, d attemptDelta) error {
+	keys := make([]attemptKey, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b attemptKey) int {
+		switch {
+		case a.campaign != b.campaign:
+			return cmpInt(a.campaign, b.campaign)
+		case a.host != b.host:
+			return strings.Compare(a.host, b.host)
+		}
+		return cmpInt(int64(a.code), int64(b.code))
+	})
+	args := make([]any, 0, len(keys)*4)
+	for _, k := range keys {
+		args = append(args, k.campaign, k.host, k.code, d[k])
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO campaign_attempt_counts (campaign_id, mx_host, code, n) VALUES `+
+		rowsOf(4, len(keys))+s.d.addAttemptCount, args...)
+	return err
+}
+
+// CountedByMX is CountsByMX read from campaign_attempt_counts, in the same
+// order.
+func (s *Store) CountedByMX(ctx context.Context, campaignID int64) ([]Count, error) {
+	return s.counts(ctx, `SELECT mx_host, code, n FROM campaign_attempt_counts
+		WHERE campaign_id = ? ORDER BY mx_host, code`, campaignID)
+}
+
+// CountedAttemptStats is AttemptStats with the attempts counted from
+// campaign_attempt_counts; the first and latest are the ends of the
+// (campaign, at) index, and the recent ones the attempts since since.
+func (s *Store) CountedAttemptStats(ctx context.Context, campaignID int64, since time.Time) (AttemptStats, error) {
+	var (
+		st          AttemptStats
+		first, last int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM campaign_attempt_counts WHERE campaign_id = ?`,
+		campaignID).Scan(&st.Attempts)
+	if err != nil {
+		return st, readErr(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(at), 0) FROM attempts WHERE campaign_id = ?`,
+		campaignID).Scan(&first); err != nil {
+		return st, readErr(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(at), 0) FROM attempts WHERE campaign_id = ?`,
+		campaignID).Scan(&last); err != nil {
+		return st, readErr(err)
+	}
+	st.First, st.Last = fromMS(first), fromMS(last)
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN code >= 200 AND code < 300 THEN 1 ELSE 0 END), 0)
+		FROM attempts WHERE campaign_id = ? AND at >= ?`, campaignID, ms(since)).Scan(&st.Recent, &st.RecentDelivered)
+	return st, readErr(err)
 }

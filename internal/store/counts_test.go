@@ -42,6 +42,32 @@ func countRows(t *testing.T, s *Store, q string) []string {
 	return out
 }
 
+func attemptRows(t *testing.T, s *Store, q string) []string {
+	t.Helper()
+	rows, err := s.db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var (
+			cid, n int64
+			host   string
+			code   int
+		)
+		if err := rows.Scan(&cid, &host, &code, &n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d|%s|%d|%d", cid, host, code, n))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func groupLines(gs []Group) []string {
 	var out []string
 	for _, g := range gs {
@@ -61,6 +87,10 @@ func checkCounts(t *testing.T, s *Store, step string, cids ...int64) {
 	want := countRows(t, s, groupedRecipients)
 	if !slices.Equal(got, want) {
 		t.Fatalf("%s: campaign_counts\n  %s\nthe rows say\n  %s", step, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if got, want := attemptRows(t, s, `SELECT campaign_id, mx_host, code, n FROM campaign_attempt_counts`),
+		attemptRows(t, s, groupedAttempts); !slices.Equal(got, want) {
+		t.Fatalf("%s: campaign_attempt_counts %v, the attempts say %v", step, got, want)
 	}
 	all, err := s.ProgressAll(ctx)
 	if err != nil {
@@ -113,6 +143,29 @@ func checkCounts(t *testing.T, s *Store, step string, cids ...int64) {
 			if g, w := fmt.Sprint(got), fmt.Sprint(was); g != w && !(g == "[]" && w == "[]") {
 				t.Fatalf("%s: campaign %d %s: counted %s, from the rows %s", step, cid, c.name, g, w)
 			}
+		}
+		since := time.Now().Add(-time.Minute)
+		cas, err := s.CountedAttemptStats(ctx, cid, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as, err := s.AttemptStats(ctx, cid, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cas != as {
+			t.Fatalf("%s: campaign %d: CountedAttemptStats %+v, AttemptStats %+v", step, cid, cas, as)
+		}
+		cmx, err := s.CountedByMX(ctx, cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mx, err := s.CountsByMX(ctx, cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(cmx) != fmt.Sprint(mx) {
+			t.Fatalf("%s: campaign %d: CountedByMX %v, CountsByMX %v", step, cid, cmx, mx)
 		}
 		cp, err := s.CountedProgress(ctx, cid)
 		if err != nil {
@@ -218,7 +271,12 @@ func TestCountsFollowRecipients(t *testing.T) {
 					r := finals[rng.Intn(len(finals))]
 					r.Text = "reply"
 					b.Finals = append(b.Finals, Final{RecipientID: id, Result: r, Weight: codes.Tenths(weight[r.Code])})
-					b.Attempts = append(b.Attempts, Attempt{RecipientID: id, Result: r})
+					a := Attempt{RecipientID: id, Result: r}
+					a.Result.Host = []string{"", "mx1.a.example", "mx2.a.example"}[rng.Intn(3)]
+					b.Attempts = append(b.Attempts, a)
+					if rng.Intn(4) == 0 {
+						b.Attempts = append(b.Attempts, a) // two attempts of one recipient
+					}
 				}
 				if n > 0 && rng.Intn(3) == 0 {
 					b.Finals = append(b.Finals, b.Finals[0]) // a repeat in the batch is skipped
@@ -261,11 +319,12 @@ func TestCountsFollowRecipients(t *testing.T) {
 		}
 		// The migration's fill gives what the transactions kept.
 		want := countRows(t, s, `SELECT `+countCols+` FROM campaign_counts`)
-		if _, err := s.db.Exec(`DROP TABLE campaign_counts`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.db.Exec(`DELETE FROM schema_version WHERE version = ?`, len(migrations)); err != nil {
-			t.Fatal(err)
+		wantAttempts := attemptRows(t, s, `SELECT campaign_id, mx_host, code, n FROM campaign_attempt_counts`)
+		for _, q := range []string{`DROP TABLE campaign_counts`, `DROP TABLE campaign_attempt_counts`,
+			`DELETE FROM schema_version WHERE version >= 5`} {
+			if _, err := s.db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := s.migrate(ctx); err != nil {
 			t.Fatal(err)
@@ -273,10 +332,15 @@ func TestCountsFollowRecipients(t *testing.T) {
 		if got := countRows(t, s, `SELECT `+countCols+` FROM campaign_counts`); !slices.Equal(got, want) {
 			t.Fatalf("after the migration: %v, want %v", got, want)
 		}
+		if got := attemptRows(t, s, `SELECT campaign_id, mx_host, code, n FROM campaign_attempt_counts`); !slices.Equal(got, wantAttempts) || len(got) == 0 {
+			t.Fatalf("after the migration: attempts %v, want %v", got, wantAttempts)
+		}
 		checkCounts(t, s, "migrated", cids...)
 		// Recount makes one campaign's counts again from its rows.
-		if _, err := s.db.Exec(`UPDATE campaign_counts SET n = n + 7 WHERE campaign_id = ?`, cids[0]); err != nil {
-			t.Fatal(err)
+		for _, table := range []string{"campaign_counts", "campaign_attempt_counts"} {
+			if _, err := s.db.Exec(`UPDATE `+table+` SET n = n + 7 WHERE campaign_id = ?`, cids[0]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := s.Recount(ctx, cids[0]); err != nil {
 			t.Fatal(err)

@@ -37,6 +37,8 @@ type dialect struct {
 	// addCount ends a multi-row INSERT INTO campaign_counts: a group that
 	// has a row gets n added to it instead.
 	addCount string
+	// addAttemptCount is addCount for campaign_attempt_counts.
+	addAttemptCount string
 	// ignoreDuplicate ends an INSERT that is a no-op when the key exists;
 	// %s is the key column it may name.
 	ignoreDuplicate func(keyCol string) string
@@ -71,6 +73,7 @@ var sqliteDialect = &dialect{
 		last_code = excluded.last_code, updated = excluded.updated`,
 	addCount: ` ON CONFLICT (campaign_id, state, domain, final_code, final_enhanced, final_reason, final_async)
 		DO UPDATE SET n = campaign_counts.n + excluded.n`,
+	addAttemptCount: ` ON CONFLICT (campaign_id, mx_host, code) DO UPDATE SET n = campaign_attempt_counts.n + excluded.n`,
 	ignoreDuplicate: func(string) string { return " ON CONFLICT DO NOTHING" },
 	intDiv:          "/",
 	retryable:       func(error) bool { return false },
@@ -96,6 +99,7 @@ var mysqlDialect = &dialect{
 	addScore: ` ON DUPLICATE KEY UPDATE score = score + VALUES(score),
 		last_code = VALUES(last_code), updated = VALUES(updated)`,
 	addCount:        ` ON DUPLICATE KEY UPDATE n = n + VALUES(n)`,
+	addAttemptCount: ` ON DUPLICATE KEY UPDATE n = n + VALUES(n)`,
 	ignoreDuplicate: func(key string) string { return " ON DUPLICATE KEY UPDATE " + key + " = " + key },
 	intDiv:          "DIV",
 	retryable:       func(err error) bool { return mysqlErrno(err) == 1213 }, // ER_LOCK_DEADLOCK

@@ -82,6 +82,13 @@ func (s *Store) recordChunk(ctx context.Context, tx *sql.Tx, as []Attempt, now t
 		reply, mx_host, ip, phase, duration_ms) VALUES `+rowsOf(10, len(as)), args...); err != nil {
 		return err
 	}
+	counted := attemptDelta{}
+	for _, a := range as {
+		counted[attemptKey{campaign[a.RecipientID], a.Result.Host, a.Result.Code}]++
+	}
+	if err := s.addAttemptCounts(ctx, tx, counted); err != nil {
+		return err
+	}
 	// Usually every recipient has one attempt here: one UPDATE.
 	byTimes := map[int][]int64{}
 	for _, id := range ids {
