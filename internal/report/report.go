@@ -150,7 +150,7 @@ func Report(ctx context.Context, st *store.Store, c store.Campaign, o Options, s
 		}
 	case "mx":
 		var cs []store.Count
-		if cs, err = st.CountsByMX(ctx, c.ID); err == nil {
+		if cs, err = st.CountedByMX(ctx, c.ID); err == nil {
 			groups = groupCounts(cs)
 		}
 	case "time":

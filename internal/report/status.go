@@ -47,7 +47,7 @@ func Status(ctx context.Context, st *store.Store, c store.Campaign, stdout io.Wr
 		return err
 	}
 	now := time.Now()
-	as, err := st.AttemptStats(ctx, c.ID, now.Add(-time.Minute))
+	as, err := st.CountedAttemptStats(ctx, c.ID, now.Add(-time.Minute))
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ type Aggregates struct {
 	Scores       []store.ScoreCount  `json:"scores"`
 	AsOf         time.Time           `json:"as_of"`
 	QueryMS      int64               `json:"query_ms"` // what the queries took
-	Pending      bool                `json:"pending"`  // the first count is still running: ByMX, SuppressedBy, Suppressions and Scores are empty here
+	Pending      bool                `json:"pending"`  // the first count is still running: SuppressedBy, Suppressions and Scores are empty here
 }
 
 // ReasonRow is N finals with Code under Reason, Async of them from bounces.
@@ -207,8 +207,9 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 		c = c2
 	}
 	// Where the rows stand is read on every view from the counts the
-	// store keeps (store.CountedProgress); only the attempts, a count
-	// over the campaign's attempts, are a snapshot.
+	// store keeps (store.CountedProgress); the attempts (their count kept
+	// too, but the last minute's read from its rows for the rate) are a
+	// snapshot.
 	now := h.opt.Now()
 	p, err := s.CountedProgress(ctx, c.ID)
 	if err != nil {
@@ -232,7 +233,7 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 		if err != nil {
 			return nil, err
 		}
-		return bg.AttemptStats(ctx, c.ID, h.opt.Now().Add(-time.Minute))
+		return bg.CountedAttemptStats(ctx, c.ID, h.opt.Now().Add(-time.Minute))
 	})
 	switch {
 	case errors.Is(err, errPending):
@@ -253,12 +254,16 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 	return l, nil
 }
 
-// aggregates are a campaign's grouped results: by code, domain and reason
-// read on every view from the counts the store keeps (exact at once);
-// by MX, and the suppressions and scores the campaign caused, from the
+// aggregates are a campaign's grouped results: by code, domain, reason
+// and MX read on every view from the counts the store keeps (exact at
+// once); the suppressions and scores the campaign caused from the
 // snapshot (aggSnap).
 func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campaign, lang string, wait time.Duration) (Aggregates, error) {
 	groups, err := s.CountedGroups(ctx, c.ID)
+	if err != nil {
+		return Aggregates{}, err
+	}
+	mx, err := s.CountedByMX(ctx, c.ID)
 	if err != nil {
 		return Aggregates{}, err
 	}
@@ -269,15 +274,14 @@ func (h *Handler) aggregates(ctx context.Context, s *store.Store, c store.Campai
 	if err != nil {
 		return Aggregates{}, err
 	}
-	a.groups = groups
+	a.groups, a.mx = groups, mx
 	return a.view(lang), nil
 }
 
 // aggSnap is the part of a campaign's aggregates that the store does not
-// count as it goes: attempts by MX host (a grouping of the campaign's
-// attempts), and the joins of its failed rows with the suppression list
-// and the scores, which change when other campaigns or an operator move
-// an address.
+// count as it goes: the joins of its failed rows with the suppression
+// list and the scores, which change when other campaigns or an operator
+// move an address.
 func (h *Handler) aggSnap(ctx context.Context, c store.Campaign, wait time.Duration) (rawAgg, error) {
 	every := aggEvery
 	if c.State == store.CampaignDone {
@@ -288,9 +292,6 @@ func (h *Handler) aggSnap(ctx context.Context, c store.Campaign, wait time.Durat
 		a := rawAgg{at: h.opt.Now()}
 		s, err := h.bgStore(ctx)
 		if err != nil {
-			return nil, err
-		}
-		if a.mx, err = s.CountsByMX(ctx, c.ID); err != nil {
 			return nil, err
 		}
 		if a.suppressedBy, err = s.SuppressedBy(ctx, c.ID); err != nil {
@@ -321,7 +322,7 @@ type rawAgg struct {
 	took         time.Duration
 	pending      bool          // the snapshot is not there yet
 	groups       []store.Group // read on each view, not kept
-	mx           []store.Count
+	mx           []store.Count // read on each view, not kept
 	suppressedBy int
 	supp         []store.Suppression
 	scores       []store.ScoreCount

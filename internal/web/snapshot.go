@@ -10,9 +10,9 @@ import (
 
 // A snapshot is the answer of some slow queries, kept and refreshed in the
 // background: what the store does not count as it writes (a campaign's
-// attempts, its attempts by MX, the suppressions and scores it caused;
-// its states and results by code, domain and reason are read from
-// campaign_counts on every view). Those take the embedded store seconds
+// attempts of the last minute, the suppressions and scores it caused;
+// its states, its results by code, domain, reason and MX are read from
+// the kept counts on every view). Those take the embedded store seconds
 // on a million rows (BenchmarkPages prints the figures), far more than
 // a page may; so a page shows the latest answer with its age, and asking
 // for it starts a refresh when it is older than its interval. Only the
