@@ -372,25 +372,28 @@ func remoteStatus(s string) string {
 }
 
 // withoutAddrs blanks the mail addresses in s.
-func withoutAddrs(s string) string {
+func withoutAddrs(s string) string { return withoutAddrsIn(nil, s) }
+
+// withoutAddrsIn is withoutAddrs writing the copy in sc.
+func withoutAddrsIn(sc *scratch, s string) string {
 	if strings.IndexByte(s, '@') < 0 {
 		return s
 	}
-	var b strings.Builder
-	last := 0
+	var b []byte
+	last, open := 0, false
 	for a := range addrsIn(s) {
-		if last == 0 {
-			b.Grow(len(s))
+		if !open {
+			b, open = sc.begin(len(s)), true
 		}
-		b.WriteString(s[last:a.start])
-		b.WriteString("@")
+		b = append(b, s[last:a.start]...)
+		b = append(b, '@')
 		last = a.end
 	}
-	if last == 0 {
+	if !open {
 		return s
 	}
-	b.WriteString(s[last:])
-	return b.String()
+	b = append(b, s[last:]...)
+	return sc.end(b)
 }
 
 // unfoldReply drops the code prefixes a multi-line reply repeats inside

@@ -10,7 +10,10 @@ import (
 // texts of bounces: ASCII is lowered octet by octet and the scripts
 // without case (kana, CJK, Hangul: caseless, TestToLower checks every
 // rune of them) are copied without a table search per rune.
-func toLower(s string) string {
+func toLower(s string) string { return toLowerIn(nil, s) }
+
+// toLowerIn is toLower writing the copy, when one is needed, in a.
+func toLowerIn(a *scratch, s string) string {
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -30,31 +33,30 @@ func toLower(s string) string {
 	if i == len(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	b.WriteString(s[:i])
+	b := a.begin(len(s) + 8)
+	b = append(b, s[:i]...)
 	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b.WriteRune(utf8.RuneError) // as strings.Map writes an invalid octet
+			b = utf8.AppendRune(b, utf8.RuneError) // as strings.Map writes an invalid octet
 		case caseless(r):
-			b.WriteString(s[i : i+size])
+			b = append(b, s[i:i+size]...)
 		default:
-			b.WriteRune(unicode.ToLower(r))
+			b = utf8.AppendRune(b, unicode.ToLower(r))
 		}
 		i += size
 	}
-	return b.String()
+	return a.end(b)
 }
 
 // caseless tells the runes of the blocks that have no case at all:

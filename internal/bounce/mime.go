@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"strings"
-	"sync"
 
 	"unicode/utf8"
 
@@ -38,11 +37,16 @@ func (h header) get(name string) string {
 
 // splitHeader reads a header block up to the first empty line. It is
 // tolerant: a line without a colon ends the header (the body starts).
-func splitHeader(b []byte) (header, []byte) {
-	// The header region is copied into one string, fields are its
-	// substrings: a copy per field was a sixth of Read. The region ends
-	// at the first empty line; past maxHeaderCopy (a mail without one)
-	// only when the parse really goes on that far.
+func splitHeader(b []byte) (header, []byte) { return splitHeaderIn(nil, b) }
+
+// splitHeaderIn is splitHeader with the fields kept in a (nil: on the
+// heap).
+func splitHeaderIn(a *scratch, b []byte) (header, []byte) {
+	// The fields are substrings of the header region seen as a string,
+	// not copied: b stays unchanged while Read runs, and detach copies
+	// what reaches a result. The region ends at the first empty line;
+	// past maxHeaderCopy (a mail without one) only when the parse
+	// really goes on that far.
 	n := len(b)
 	scan := true
 	switch {
@@ -71,9 +75,9 @@ func splitHeader(b []byte) (header, []byte) {
 		// Whole lines only: a line cut short could end the parse.
 		n = bytes.LastIndexByte(b[:maxHeaderCopy], '\n') + 1
 	}
-	h, k, eof := parseHeader(string(b[:n]))
+	h, k, eof := parseHeaderIn(a, bytesView(b[:n]))
 	if n < whole && k == n {
-		h, k, eof = parseHeader(string(b[:whole]))
+		h, k, eof = parseHeaderIn(a, bytesView(b[:whole]))
 		n = whole
 	}
 	if eof && n == len(b) {
@@ -87,40 +91,44 @@ func splitHeader(b []byte) (header, []byte) {
 const maxHeaderCopy = 1 << 20
 
 // splitHeaderString is splitHeader on a string.
-func splitHeaderString(s string) (header, string) {
-	h, k, _ := parseHeader(s)
+func splitHeaderString(s string) (header, string) { return splitHeaderStringIn(nil, s) }
+
+func splitHeaderStringIn(a *scratch, s string) (header, string) {
+	h, k, _ := parseHeaderIn(a, s)
 	return h, s[k:]
 }
 
 // parseHeader is splitHeader's parse: the fields of s, the octets they
 // took (and the empty line after them), and whether s ended first.
-func parseHeader(s string) (header, int, bool) {
-	h := make(header, 0, fieldLines(s))
+func parseHeader(s string) (header, int, bool) { return parseHeaderIn(nil, s) }
+
+func parseHeaderIn(a *scratch, s string) (header, int, bool) {
+	h := a.header(fieldLines(s))
+	defer func() { a.keep(h) }()
 	// The last field's value while it is being unfolded: one builder
 	// per folded field, sized for its continuation lines, whose String
 	// is the value without a copy.
-	var fold strings.Builder
+	var fold []byte
 	folded := false
 	pos := 0
 	appendValue := func(piece string) {
 		if !folded {
-			fold = strings.Builder{}
-			fold.Grow(len(h[len(h)-1].value) + continuedLen(s, pos))
-			fold.WriteString(h[len(h)-1].value)
+			fold = a.begin(len(h[len(h)-1].value) + continuedLen(s, pos))
+			fold = append(fold, h[len(h)-1].value...)
 			folded = true
 		}
-		fold.WriteByte(' ')
-		fold.WriteString(piece)
+		fold = append(fold, ' ')
+		fold = append(fold, piece...)
 	}
 	endField := func() {
 		if folded {
-			h[len(h)-1].value = fold.String()
+			h[len(h)-1].value = a.end(fold)
 			folded = false
 		}
 	}
 	valueLen := func() int {
 		if folded {
-			return fold.Len()
+			return len(fold)
 		}
 		return len(h[len(h)-1].value)
 	}
@@ -146,7 +154,7 @@ func parseHeader(s string) (header, int, bool) {
 			continue
 		}
 		c := strings.IndexByte(line, ':')
-		if len(h) > 0 && (folded && strings.HasSuffix(fold.String(), ";") || !folded && strings.HasSuffix(h[len(h)-1].value, ";")) &&
+		if len(h) > 0 && (folded && len(fold) > 0 && fold[len(fold)-1] == ';' || !folded && strings.HasSuffix(h[len(h)-1].value, ";")) &&
 			(c < 0 || strings.IndexByte(line, '=') >= 0 && strings.IndexByte(line, '=') < c) {
 			// A parameter continued without the folding white space
 			// ("Content-Type: multipart/alternative;\nboundary=...").
@@ -184,6 +192,7 @@ type part struct {
 type walker struct {
 	parts []part
 	dec   *mime.WordDecoder
+	a     *scratch // nil: everything on the heap
 }
 
 func newWalker() *walker {
@@ -198,7 +207,18 @@ func charsetReader(charset string, r io.Reader) (io.Reader, error) {
 	if err != nil {
 		return r, nil
 	}
-	return transform.NewReader(r, e.NewDecoder()), nil
+	// Decoded whole into a bytes.Reader: the WordDecoder io.Copies
+	// from what this returns, and through a transform.Reader (8 KB of
+	// buffers) that copy took a 32 KB buffer per encoded word.
+	in, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := transform.Bytes(e.NewDecoder(), in)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(out), nil
 }
 
 // decodeWords decodes RFC 2047 words in a header value.
@@ -274,12 +294,12 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 			if len(w.parts) >= maxParts {
 				return
 			}
-			ph, pb := splitHeader(body)
+			ph, pb := splitHeaderIn(w.a, body)
 			w.walk(ph, pb, depth+1, returned)
 		}
 	case ct == "message/rfc822" || ct == "message/global" || ct == "message/partial":
-		inner := decodeCTE(b, h.get("Content-Transfer-Encoding"))
-		ih, ib := splitHeader(inner)
+		inner := w.a.decodeCTE(b, h.get("Content-Transfer-Encoding"))
+		ih, ib := splitHeaderIn(w.a, inner)
 		w.parts = append(w.parts, part{ctype: ct, returned: true, header: ih})
 		// The returned message's own text is not read as the bounce's,
 		// but a bounce forwarded as an attachment is: read its parts
@@ -288,7 +308,7 @@ func (w *walker) walk(h header, b []byte, depth int, returned bool) {
 			w.walk(ih, ib, depth+1, false)
 		}
 	case ct == "text/rfc822-headers" || ct == "message/rfc822-headers" || ct == "text/global-headers" || ct == "message/global-headers":
-		ih, _ := splitHeader(decodeCTE(b, h.get("Content-Transfer-Encoding")))
+		ih, _ := splitHeaderIn(w.a, w.a.decodeCTE(b, h.get("Content-Transfer-Encoding")))
 		w.parts = append(w.parts, part{ctype: ct, returned: true, header: ih})
 	default:
 		w.addText(ct, h, b, params, returned)
@@ -301,27 +321,36 @@ func (w *walker) addText(ct string, h header, b []byte, params mediaParams, retu
 	if !textual {
 		return
 	}
-	body := decodeCTE(b, h.get("Content-Transfer-Encoding"))
+	body := w.a.decodeCTE(b, h.get("Content-Transfer-Encoding"))
 	if len(body) > maxTextPart {
 		body = body[:maxTextPart]
 	}
 	s := toUTF8(body, params.charset)
 	if ct == "text/html" {
-		s = stripHTML(s)
+		s = w.a.stripHTML(s)
 	}
 	w.parts = append(w.parts, part{ctype: ct, text: s, returned: returned})
 }
 
-func decodeCTE(b []byte, cte string) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		clean := make([]byte, 0, len(b))
+func decodeCTE(b []byte, cte string) []byte { return (*scratch)(nil).decodeCTE(b, cte) }
+
+// decodeCTE decodes into a's memory.
+func (a *scratch) decodeCTE(b []byte, cte string) []byte {
+	// TrimSpace and asciiFold: strings.ToLower's copy of the value, for
+	// the same answers (the names are ASCII: no other rune lowers to
+	// their letters but the Kelvin sign, and neither has a k).
+	cte = strings.TrimSpace(cte)
+	switch {
+	case asciiFold(cte, "base64"):
+		clean := a.begin(len(b))
 		for _, c := range b {
 			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
 				clean = append(clean, c)
 			}
 		}
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean))+3)
+		clean = a.endBytes(clean)
+		size := base64.StdEncoding.DecodedLen(len(clean)) + 3
+		out := a.begin(size)[:size]
 		n, err := base64.StdEncoding.Decode(out, clean)
 		if err != nil && n == 0 {
 			raw := bytes.TrimRight(clean, "=")
@@ -330,9 +359,10 @@ func decodeCTE(b []byte, cte string) []byte {
 			}
 			n, _ = base64.RawStdEncoding.Decode(out, raw)
 		}
-		return out[:n]
-	case "quoted-printable":
-		out, failed := decodeQP(b)
+		return a.endBytes(out[:n])
+	case asciiFold(cte, "quoted-printable"):
+		out, failed := decodeQPTo(a.begin(len(b)), b)
+		out = a.endBytes(out)
 		if failed && len(out) == 0 {
 			return b
 		}
@@ -343,7 +373,8 @@ func decodeCTE(b []byte, cte string) []byte {
 
 // toUTF8 converts from the declared charset; undeclared 8-bit text and
 // ISO-2022-JP escapes are guessed, as Japanese carriers often omit the
-// parameter.
+// parameter. Text already in UTF-8 is b itself seen as a string: b is
+// the message or a decoded body, neither changed while Read runs.
 func toUTF8(b []byte, charset string) string {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	if cs == "" || cs == "us-ascii" {
@@ -353,21 +384,21 @@ func toUTF8(b []byte, charset string) string {
 		case !isASCII(b) && !utf8.Valid(b):
 			cs = "shift_jis"
 		default:
-			return string(b)
+			return bytesView(b)
 		}
 	}
 	if cs == "utf-8" || cs == "utf8" {
-		return string(b)
+		return bytesView(b)
 	}
 	e, err := htmlindex.Get(cs)
 	if err != nil {
-		return string(b)
+		return bytesView(b)
 	}
 	out, _, err := transform.Bytes(e.NewDecoder(), b)
 	if err != nil {
-		return string(b)
+		return bytesView(b)
 	}
-	return string(out)
+	return bytesView(out)
 }
 
 func isASCII(b []byte) bool {
@@ -421,30 +452,80 @@ func splitMultipart(b []byte, boundary string) [][]byte {
 	return parts
 }
 
-func stripHTML(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) / 2)
+func stripHTML(s string) string { return (*scratch)(nil).stripHTML(s) }
+
+func (a *scratch) stripHTML(s string) string {
+	b := a.begin(len(s) / 2)
 	in := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '<':
 			in = true
 			if i+3 < len(s) && (strings.EqualFold(s[i:i+3], "<br") || strings.EqualFold(s[i:i+3], "<p>") || strings.EqualFold(s[i:i+3], "<p ") || strings.EqualFold(s[i:i+4], "<tr>") || strings.EqualFold(s[i:i+4], "<div")) {
-				b.WriteByte('\n')
+				b = append(b, '\n')
 			}
 		case c == '>':
 			in = false
 		case !in:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	return htmlEntities().Replace(b.String())
+	t := a.end(b)
+	if strings.IndexByte(t, '&') < 0 {
+		return t
+	}
+	return a.replaceEntities(t)
 }
 
-// htmlEntities is built on first use, not at every process start.
-var htmlEntities = sync.OnceValue(func() *strings.Replacer {
-	return strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&", "&quot;", `"`, "&#39;", "'")
-})
+// htmlEntities are the entities stripHTML replaces. None is a prefix of
+// another, so replacing the first that matches at each '&', left to
+// right, is what a strings.Replacer of them does; the Replacer took two
+// copies of each text, this one in scratch.
+var htmlEntities = [...]struct{ entity, text string }{
+	{"&nbsp;", " "}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&quot;", `"`}, {"&#39;", "'"},
+}
+
+func (a *scratch) replaceEntities(s string) string {
+	b := a.begin(len(s))
+	for {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i]...)
+		s = s[i:]
+		n := 1
+		b = append(b, '&')
+		for _, e := range htmlEntities {
+			if strings.HasPrefix(s, e.entity) {
+				b = append(b[:len(b)-1], e.text...)
+				n = len(e.entity)
+				break
+			}
+		}
+		s = s[n:]
+	}
+	b = append(b, s...)
+	return a.end(b)
+}
+
+// asciiFold tells s equal to the lower-case ASCII t, ASCII letters of s
+// in either case.
+func asciiFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != t[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // asciiLower lower-cases ASCII letters only, keeping every offset.
 func asciiLower(s string) string {

@@ -13,8 +13,10 @@ const qpBuffer = 4096
 // and where it stops (an unescaped control octet, "=" before CR or LF,
 // a line longer than its buffer). The reader and its growing ReadAll
 // buffer cost a tenth of Read; TestDecodeQP holds the two together.
-func decodeQP(b []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(b))
+func decodeQP(b []byte) ([]byte, bool) { return decodeQPTo(make([]byte, 0, len(b)), b) }
+
+// decodeQPTo is decodeQP appending to out.
+func decodeQPTo(out, b []byte) ([]byte, bool) {
 	for len(b) > 0 {
 		// One ReadSlice('\n') of the buffered reader.
 		var line []byte

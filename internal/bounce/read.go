@@ -25,11 +25,17 @@ func Read(msg []byte, opt Options) (Report, error) {
 	if len(msg) > limit {
 		msg = msg[:limit]
 	}
-	h, body := splitHeader(msg)
+	a := scratchPool.Get().(*scratch)
+	defer func() {
+		a.reset()
+		scratchPool.Put(a)
+	}()
+	a.msg = msg
+	h, body := splitHeaderIn(a, msg)
 	if len(h) == 0 {
 		return Report{}, ErrNotMessage
 	}
-	r := newReader(h, body, opt)
+	r := newReaderIn(a, h, body, opt)
 	rep := Report{
 		Subject:   r.subject,
 		MessageID: strings.Trim(h.get("Message-Id"), "<> \t"),
@@ -45,6 +51,7 @@ func Read(msg []byte, opt Options) (Report, error) {
 		rep.Results = []Result{{Code: -501, Reason: "undefined", Blame: BlameNone, Format: "none"}}
 	}
 	r.finish(&rep)
+	a.detach(&rep)
 	return rep, nil
 }
 
@@ -72,7 +79,7 @@ type reader struct {
 func (r *reader) lowerText() string {
 	if !r.lowerOnce {
 		r.lowerOnce = true
-		r.lower = toLower(r.bodyText())
+		r.lower = toLowerIn(r.w.a, r.bodyText())
 	}
 	return r.lower
 }
@@ -81,7 +88,7 @@ func (r *reader) lowerText() string {
 func (r *reader) textMatch() (rule, bool) {
 	if !r.ruleOnce {
 		r.ruleOnce = true
-		r.textRule, r.textRuleOK = r.rules.match(withoutAddrs(r.lowerText()))
+		r.textRule, r.textRuleOK = r.rules.match(withoutAddrsIn(r.w.a, r.lowerText()))
 	}
 	return r.textRule, r.textRuleOK
 }
@@ -96,8 +103,11 @@ func (r *reader) transcript() string {
 	return r.textCmd
 }
 
-func newReader(h header, body []byte, opt Options) *reader {
+// newReaderIn reads the parts of a mail, working in a's memory (nil: on
+// the heap).
+func newReaderIn(a *scratch, h header, body []byte, opt Options) *reader {
 	r := &reader{opt: opt, rules: opt.Rules, top: h, w: newWalker()}
+	r.w.a = a
 	if r.rules == nil {
 		r.rules = Default()
 	}
@@ -136,8 +146,10 @@ func (r *reader) bodyText() string {
 		return r.text
 	}
 	r.textOnce = true
-	var b strings.Builder
-	for pass := 0; pass < 2; pass++ {
+	// The pieces first, then one buffer of their size in scratch.
+	var buf [16]string
+	pieces, n := buf[:0], 0
+	for pass := 0; pass < 2 && n == 0; pass++ {
 		for _, p := range r.w.parts {
 			if p.returned || p.text == "" || strings.Contains(p.ctype, "delivery-status") || strings.Contains(p.ctype, "feedback-report") {
 				continue
@@ -145,17 +157,20 @@ func (r *reader) bodyText() string {
 			if (p.ctype == "text/html") != (pass == 1) {
 				continue
 			}
-			b.WriteString(cutOriginal(p.text))
-			b.WriteByte('\n')
-			if b.Len() > maxBodyText {
+			c := cutOriginal(p.text)
+			pieces = append(pieces, c)
+			n += len(c) + 1
+			if n > maxBodyText {
 				break
 			}
 		}
-		if b.Len() > 0 {
-			break
-		}
 	}
-	s := b.String()
+	b := r.w.a.begin(n)
+	for _, c := range pieces {
+		b = append(b, c...)
+		b = append(b, '\n')
+	}
+	s := r.w.a.end(b)
 	if len(s) > maxBodyText {
 		s = s[:maxBodyText]
 	}
@@ -169,7 +184,7 @@ func (r *reader) feedback(rep *Report) bool {
 	found := false
 	for _, p := range r.w.parts {
 		if strings.Contains(p.ctype, "feedback-report") {
-			fields, _ = splitHeaderString(strings.TrimLeft(p.text, "\r\n"))
+			fields, _ = splitHeaderStringIn(r.w.a, strings.TrimLeft(p.text, "\r\n"))
 			found = true
 			break
 		}
@@ -426,7 +441,7 @@ func (r *reader) judge(res *Result, diag, context, status, action string) {
 	lctx := toLower(context)
 	// Addresses say nothing about the failure; their local parts
 	// ("filtered@", "spam-trap@") must not match a rule.
-	msrc, mctx := unfoldReply(withoutAddrs(lsrc)), withoutAddrs(lctx)
+	msrc, mctx := unfoldReply(withoutAddrsIn(r.w.a, lsrc)), withoutAddrsIn(r.w.a, lctx)
 
 	// The stated status, unless it is a bare class (5.0.0) and the
 	// remote's own words give a precise one.
@@ -700,7 +715,11 @@ func (r *reader) verp() (string, int64) {
 	}
 	for _, v := range try {
 		for _, a := range findAddrs(v) {
-			if c, row, ok := r.opt.VERP(a.addr); ok {
+			addr := a.addr
+			if r.w.a != nil && r.w.a.owns(addr) {
+				addr = strings.Clone(addr) // the caller's function may keep it
+			}
+			if c, row, ok := r.opt.VERP(addr); ok {
 				return c, row
 			}
 		}
