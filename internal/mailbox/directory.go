@@ -67,7 +67,7 @@ type fileAlias struct {
 
 const fileHeader = `# hikyaku local users and aliases. Edit by hand or with
 # "hikyaku user ..." / "hikyaku alias ..."; the server picks up changes
-# within a second. The tools rewrite this file and drop comments.
+# at once. The tools rewrite this file and drop comments.
 #
 # [[user]]
 # address       = "alice@example.test"   # a local domain
@@ -88,6 +88,10 @@ const fileHeader = `# hikyaku local users and aliases. Edit by hand or with
 // reloadInterval bounds how often Reload looks at the file.
 const reloadInterval = time.Second
 
+// missCheckInterval bounds how often a lookup that found nothing looks at
+// the file.
+const missCheckInterval = 10 * time.Millisecond
+
 // Directory is the set of local users and aliases, backed by one TOML file.
 // Lookups are safe from many goroutines; mutations take a lock file, so a
 // CLI and a running server (or two CLIs) never lose each other's changes.
@@ -104,11 +108,14 @@ type Directory struct {
 	// badStamp is a broken version of the file, reported once by Reload
 	// and not read again until it changes.
 	badStamp fileStamp
+	// missBadStamp is the broken version a lookup that missed last read.
+	missBadStamp fileStamp
 
 	credOpts atomic.Pointer[CredentialOptions]
 
-	nextCheck atomic.Int64 // unix nanos before which Reload does nothing
-	now       func() time.Time
+	nextCheck     atomic.Int64 // unix nanos before which Reload does nothing
+	nextMissCheck atomic.Int64 // the same for a lookup that missed
+	now           func() time.Time
 }
 
 // fileStamp identifies one version of the file cheaply. The inode catches
@@ -191,6 +198,37 @@ func (d *Directory) Reload() error {
 		d.mu.Unlock()
 	}
 	return err
+}
+
+// reloadOnMiss reads the file again when it differs from the version last
+// read, for a lookup that found nothing, and tells whether it did. Looking
+// costs one stat; it is done at most every missCheckInterval so that a
+// flood of unknown recipients cannot turn into a flood of stats or reads.
+func (d *Directory) reloadOnMiss() bool {
+	now := d.now().UnixNano()
+	next := d.nextMissCheck.Load()
+	if now < next || !d.nextMissCheck.CompareAndSwap(next, now+int64(missCheckInterval)) {
+		return false
+	}
+	st, err := d.statFile()
+	if err != nil {
+		return false
+	}
+	d.mu.RLock()
+	same := st == d.stamp || st == d.badStamp || st == d.missBadStamp
+	d.mu.RUnlock()
+	if same {
+		return false
+	}
+	if err := d.load(); err != nil {
+		// Reload reports it (badStamp is its own, so that it still does);
+		// until the file changes again, misses do not read it.
+		d.mu.Lock()
+		d.missBadStamp = st
+		d.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 func (d *Directory) statFile() (fileStamp, error) {

@@ -329,7 +329,17 @@ func TestReloadHandEdited(t *testing.T) {
 	}
 
 	edit("[[user]]\naddress = \"carol@example.test\"\n")
-	if err := d.Reload(); err != nil || has("carol@example.test") {
+	// Users, not Resolve: a lookup that misses reads a changed file itself
+	// (TestResolveMissReloads).
+	listed := func(addr string) bool {
+		for _, u := range d.Users() {
+			if u.Address == addr {
+				return true
+			}
+		}
+		return false
+	}
+	if err := d.Reload(); err != nil || listed("carol@example.test") {
 		t.Errorf("Reload looked at the file twice within a second (err %v)", err)
 	}
 	clock = clock.Add(1100 * time.Millisecond)
@@ -355,6 +365,53 @@ func TestReloadHandEdited(t *testing.T) {
 	clock = clock.Add(1100 * time.Millisecond)
 	if err := d.Reload(); err != nil || has("carol@example.test") {
 		t.Errorf("a removed file is an empty directory: %v", err)
+	}
+}
+
+// A user added by another process (the CLI) is found by the very next
+// lookup, before the periodic reload; misses look at the file at most
+// every missCheckInterval, and a broken file read by a miss is still
+// reported by Reload.
+func TestResolveMissReloads(t *testing.T) {
+	d, _ := openTest(t, "[[user]]\naddress = \"alice@example.test\"\n")
+	clock := time.Now()
+	d.now = func() time.Time { return clock }
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := OpenDirectory(d.Path(), testDomains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.AddUser(User{Address: "bob@example.test"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if k := d.Resolve("bob@example.test").Kind; k != KindMailbox {
+		t.Fatalf("a user just added resolves as %v, want a mailbox at once", k)
+	}
+
+	if err := cli.AddUser(User{Address: "carol@example.test"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	d.Resolve("nobody@example.test") // spends this interval's look
+	if k := d.Resolve("carol@example.test").Kind; k != KindUnknown {
+		t.Errorf("two misses within %v looked at the file twice (carol is %v)", missCheckInterval, k)
+	}
+	clock = clock.Add(missCheckInterval)
+	if k := d.Resolve("carol@example.test").Kind; k != KindMailbox {
+		t.Errorf("after %v carol is %v, want a mailbox", missCheckInterval, k)
+	}
+
+	if err := os.WriteFile(d.Path(), []byte("[[user]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(missCheckInterval)
+	if k := d.Resolve("carol@example.test").Kind; k != KindMailbox {
+		t.Errorf("a broken file dropped carol (%v); the last good directory must stay", k)
+	}
+	clock = clock.Add(2 * time.Second)
+	if err := d.Reload(); err == nil {
+		t.Error("Reload did not report the broken file a miss had read")
 	}
 }
 

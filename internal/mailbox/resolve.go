@@ -49,6 +49,16 @@ const postmaster = "postmaster"
 // the address unknown and is logged, since a loop is a configuration error
 // that must not turn into a mail storm.
 func (d *Directory) Resolve(address string) Resolution {
+	r := d.resolve(address)
+	// A user added a moment ago ("hikyaku user add", then at once a test
+	// mail) must not get 550 until the next periodic reload.
+	if r.Kind == KindUnknown && d.reloadOnMiss() {
+		r = d.resolve(address)
+	}
+	return r
+}
+
+func (d *Directory) resolve(address string) Resolution {
 	addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(address), "<"), ">")
 	if strings.EqualFold(addr, postmaster) && len(d.domains) > 0 {
 		addr = postmaster + "@" + d.domains[0]
