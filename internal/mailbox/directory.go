@@ -66,8 +66,9 @@ type fileAlias struct {
 }
 
 const fileHeader = `# hikyaku local users and aliases. Edit by hand or with
-# "hikyaku user ..." / "hikyaku alias ..."; the server picks up changes
-# at once. The tools rewrite this file and drop comments.
+# "hikyaku user ..." / "hikyaku alias ..."; the server finds a new address
+# at once and picks up other changes within a second. The tools rewrite
+# this file and drop comments.
 #
 # [[user]]
 # address       = "alice@example.test"   # a local domain
