@@ -106,8 +106,19 @@ func (r *reader) transcript() string {
 // newReaderIn reads the parts of a mail, working in a's memory (nil: on
 // the heap).
 func newReaderIn(a *scratch, h header, body []byte, opt Options) *reader {
-	r := &reader{opt: opt, rules: opt.Rules, top: h, w: newWalker()}
-	r.w.a = a
+	var r *reader
+	if a != nil {
+		// The pooled reader, walker and map: a fresh process's heap
+		// grows by what each mail allocates.
+		a.wk = walker{parts: a.wk.parts[:0], dec: wordDecoder, a: a}
+		a.rd = reader{opt: opt, rules: opt.Rules, top: h, w: &a.wk, exclude: a.rd.exclude}
+		r = &a.rd
+	} else {
+		r = &reader{opt: opt, rules: opt.Rules, top: h, w: newWalker()}
+	}
+	if r.exclude == nil {
+		r.exclude = map[string]bool{}
+	}
 	if r.rules == nil {
 		r.rules = Default()
 	}
@@ -122,7 +133,6 @@ func newReaderIn(a *scratch, h header, body []byte, opt Options) *reader {
 	}
 	// Addresses that are ours, not the failed recipient's: the return
 	// path the bounce came back to and the returned message's sender.
-	r.exclude = map[string]bool{}
 	for _, v := range []string{h.get("To"), opt.Envelope, h.get("Delivered-To"), h.get("Envelope-To")} {
 		for a := range addrsIn(v) {
 			r.exclude[a.addr] = true

@@ -19,6 +19,8 @@ type scratch struct {
 	used   [][]byte // every chunk handed out from in this Read, chunk last
 	open   bool     // a text is being written at chunk's end
 	fields []field  // the headers' fields, each header a slice of it
+	rd     reader   // the reader of the mail
+	wk     walker   // rd's walker
 }
 
 // maxScratch bounds a text written in scratch and the chunk kept for the
@@ -116,40 +118,54 @@ func (a *scratch) owns(s string) bool {
 // detach copies every string of rep that points into a's memory, all
 // into one allocation.
 func (a *scratch) detach(rep *Report) {
-	n := 0
-	visit := func(f func(*string)) {
-		f(&rep.MessageID)
-		f(&rep.Subject)
-		for i := range rep.Results {
-			r := &rep.Results[i]
-			for _, s := range []*string{&r.Recipient, &r.Original, &r.Status, &r.Reply, &r.Command, &r.Reason,
-				&r.Feedback, &r.ReportingMTA, &r.RemoteMTA, &r.Format, &r.Campaign} {
-				f(s)
-			}
-			b := string(r.Blame)
-			f(&b)
-			r.Blame = Blame(b)
-		}
-		k := string(rep.Kind)
-		f(&k)
-		rep.Kind = Kind(k)
-	}
-	visit(func(s *string) {
-		if a.owns(*s) {
-			n += len(*s)
-		}
-	})
-	if n == 0 {
+	d := detacher{a: a}
+	d.report(rep)
+	if d.n == 0 {
 		return
 	}
-	buf := make([]byte, 0, n)
-	visit(func(s *string) {
-		if a.owns(*s) {
-			start := len(buf)
-			buf = append(buf, *s...)
-			*s = bytesView(buf[start:])
-		}
-	})
+	d.buf = make([]byte, 0, d.n)
+	d.report(rep)
+}
+
+// detacher counts (buf nil) or copies the strings a owns.
+type detacher struct {
+	a   *scratch
+	n   int
+	buf []byte
+}
+
+func (d *detacher) str(s *string) {
+	if !d.a.owns(*s) {
+		return
+	}
+	if d.buf == nil {
+		d.n += len(*s)
+		return
+	}
+	start := len(d.buf)
+	d.buf = append(d.buf, *s...)
+	*s = bytesView(d.buf[start:])
+}
+
+func (d *detacher) report(rep *Report) {
+	d.str((*string)(&rep.Kind))
+	d.str(&rep.MessageID)
+	d.str(&rep.Subject)
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		d.str(&r.Recipient)
+		d.str(&r.Original)
+		d.str(&r.Status)
+		d.str(&r.Reply)
+		d.str(&r.Command)
+		d.str(&r.Reason)
+		d.str((*string)(&r.Blame))
+		d.str(&r.Feedback)
+		d.str(&r.ReportingMTA)
+		d.str(&r.RemoteMTA)
+		d.str(&r.Format)
+		d.str(&r.Campaign)
+	}
 }
 
 // reset readies a for the next Read, forgetting the last one's memory.
@@ -167,6 +183,14 @@ func (a *scratch) reset() {
 	}
 	clear(a.fields)
 	a.fields = a.fields[:0]
+	clear(a.wk.parts)
+	a.wk = walker{parts: a.wk.parts[:0]}
+	ex := a.rd.exclude
+	if len(ex) > 256 { // a map keeps its size once grown
+		ex = nil
+	}
+	clear(ex)
+	a.rd = reader{exclude: ex}
 	if cap(a.fields) > 4096 {
 		a.fields = nil
 	}
