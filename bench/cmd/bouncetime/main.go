@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -20,7 +21,11 @@ func main() {
 	// ReadMemStats stops the world and flushes every span cache: a few
 	// percent of a whole run, so the timed runs leave it out.
 	allocs := flag.Bool("allocs", false, "count the allocations (runtime.ReadMemStats around the loop)")
+	memprofile := flag.String("memprofile", "", "write a heap profile of every allocation (`FILE`, for go tool pprof -sample_index=alloc_space) of a fresh process's run")
 	flag.Parse()
+	if *memprofile != "" {
+		runtime.MemProfileRate = 512
+	}
 	if flag.NArg() == 0 {
 		flag.Usage()
 		os.Exit(2)
@@ -69,6 +74,17 @@ func main() {
 		fmt.Printf(" allocs_per_mail=%.1f bytes_per_mail=%.0f", per(after.Mallocs-before.Mallocs), per(after.TotalAlloc-before.TotalAlloc))
 	}
 	fmt.Println()
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err == nil {
+			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bouncetime:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // mailFiles lists the mail files an argument names, as sisimai.pl does.
