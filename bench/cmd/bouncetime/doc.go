@@ -13,6 +13,11 @@
 // hikyaku.
 //
 //	GOMAXPROCS=1 bouncetime CORPUS/maildir-bsd
+//	GOMAXPROCS=1 bouncetime -memprofile /tmp/fresh.prof CORPUS/maildir-bsd
+//	go tool pprof -sample_index=alloc_space -top /tmp/fresh.prof
+//
+// A fresh process's heap is new memory, each page a fault: -memprofile
+// shows what a whole run allocates, start-up and first uses included.
 //
 // CORPUS is the public bounce corpus docs/bounce-corpus.md describes
 // (where it comes from, and the HIKYAKU_BOUNCE_CORPUS folder the tests and
