@@ -325,7 +325,7 @@ func (w *walker) addText(ct string, h header, b []byte, params mediaParams, retu
 	if len(body) > maxTextPart {
 		body = body[:maxTextPart]
 	}
-	s := toUTF8(body, params.charset)
+	s := toUTF8In(w.a, body, params.charset)
 	if ct == "text/html" {
 		s = w.a.stripHTML(s)
 	}
@@ -375,7 +375,10 @@ func (a *scratch) decodeCTE(b []byte, cte string) []byte {
 // ISO-2022-JP escapes are guessed, as Japanese carriers often omit the
 // parameter. Text already in UTF-8 is b itself seen as a string: b is
 // the message or a decoded body, neither changed while Read runs.
-func toUTF8(b []byte, charset string) string {
+func toUTF8(b []byte, charset string) string { return toUTF8In(nil, b, charset) }
+
+// toUTF8In is toUTF8 decoding into a's memory.
+func toUTF8In(a *scratch, b []byte, charset string) string {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	if cs == "" || cs == "us-ascii" {
 		switch {
@@ -394,7 +397,20 @@ func toUTF8(b []byte, charset string) string {
 	if err != nil {
 		return bytesView(b)
 	}
-	out, _, err := transform.Bytes(e.NewDecoder(), b)
+	dec := e.NewDecoder()
+	if a != nil && len(b) <= maxScratch/3 {
+		// One Transform into room for the longest UTF-8 the charsets
+		// give (three octets for one); transform.Bytes grew a buffer
+		// from len(b) in the heap. Any shortfall or error: its way.
+		size := 3*len(b) + 16
+		dst := a.begin(size)[:size]
+		nDst, nSrc, err := dec.Transform(dst, b, true)
+		if err == nil && nSrc == len(b) {
+			return a.end(dst[:nDst])
+		}
+		a.endBytes(dst[:0])
+	}
+	out, _, err := transform.Bytes(dec, b)
 	if err != nil {
 		return bytesView(b)
 	}

@@ -81,3 +81,33 @@ func TestReadDetaches(t *testing.T) {
 		}
 	}
 }
+
+// TestToUTF8InScratch: decoding into scratch gives what transform.Bytes
+// gives, on every sample as raw octets in each charset (most are not
+// valid in most, so the decoders' error paths are read too).
+func TestToUTF8InScratch(t *testing.T) {
+	ents, err := os.ReadDir(filepath.Join("testdata", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	charsets := []string{"iso-2022-jp", "shift_jis", "euc-jp", "iso-8859-1", "windows-1252", "koi8-r", "gb2312", "big5", "euc-kr", "utf-16le"}
+	a := new(scratch)
+	n := 0
+	for _, e := range ents {
+		m, err := os.ReadFile(filepath.Join("testdata", "samples", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cs := range charsets {
+			want := toUTF8(m, cs)
+			if got := toUTF8In(a, m, cs); got != want {
+				t.Errorf("%s as %s: scratch decoding differs from transform.Bytes", e.Name(), cs)
+			}
+			n++
+		}
+		a.reset()
+	}
+	if n < 300 {
+		t.Fatalf("only %d decodings", n)
+	}
+}
