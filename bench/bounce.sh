@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bounce.sh: the bounce reader's targets (issue 12, "Targets"), side by
-# side in one run on the public corpus (../shared/bounce-corpus beside the
-# checkout, 629 mails; docs/bounce-corpus.md says where it comes from):
+# side in one run on the public corpus (internal/bounce/testdata/corpus,
+# 629 mails; docs/bounce-corpus.md says where it comes from):
 #
 #   1. speed: bench/cmd/bouncetime (bounce.Read over every file, nothing
 #      else) with GOMAXPROCS=1 against one perl process of
@@ -17,7 +17,7 @@
 #      "corpus agreement:" line (target >= 97% of the recipients).
 #
 # Environment (defaults):
-#   HIKYAKU_BOUNCE_CORPUS (ROOT/../shared/bounce-corpus)  holds maildir-bsd/
+#   HIKYAKU_BOUNCE_CORPUS (ROOT/internal/bounce/testdata/corpus)  holds maildir-bsd/
 #   RUNS (5)               interleaved rounds of each
 #   BENCH_TMPDIR (/tmp)    KEEP=1 keeps the work directory
 #   SKIP_AGREEMENT=1       leave the corpus test out
@@ -27,7 +27,7 @@ export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${RUNS:-5}
-CORPUS=${HIKYAKU_BOUNCE_CORPUS:-$ROOT/../shared/bounce-corpus}
+CORPUS=${HIKYAKU_BOUNCE_CORPUS:-$ROOT/internal/bounce/testdata/corpus}
 MAILS=$CORPUS/maildir-bsd
 SKIP_AGREEMENT=${SKIP_AGREEMENT:-0}
 ((RUNS > 0)) || {

@@ -15,7 +15,7 @@ func loadCorpusMails(b *testing.B) ([]string, [][]byte, int) {
 	b.Helper()
 	dir, ok := findCorpusMails()
 	if !ok {
-		b.Skipf("bounce corpus not found at %s: set HIKYAKU_BOUNCE_CORPUS to the folder holding maildir-bsd/ (default ../shared/bounce-corpus beside the checkout)", dir)
+		b.Fatalf("the bounce corpus is missing from %s", dir)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -9,17 +9,16 @@ import (
 	"testing"
 )
 
-// corpusDir finds the public bounce corpus (../shared/bounce-corpus beside
-// the checkout, or $HIKYAKU_BOUNCE_CORPUS; docs/bounce-corpus.md says where
-// it comes from).
+// corpusDir is the corpus's maildir-bsd folder (findCorpusMails); a
+// missing corpus fails the test unless $HIKYAKU_BOUNCE_CORPUS names another
+// folder on purpose.
 func corpusDir(t testing.TB) string {
-	dir := os.Getenv("HIKYAKU_BOUNCE_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "bounce-corpus")
-	}
-	mails := filepath.Join(dir, "maildir-bsd")
-	if _, err := os.Stat(mails); err != nil {
-		t.Skipf("bounce corpus not found at %s (set HIKYAKU_BOUNCE_CORPUS): %v", dir, err)
+	mails, ok := findCorpusMails()
+	if !ok {
+		if os.Getenv("HIKYAKU_BOUNCE_CORPUS") != "" {
+			t.Skipf("no maildir-bsd/ in $HIKYAKU_BOUNCE_CORPUS (%s)", mails)
+		}
+		t.Fatalf("the bounce corpus is missing from %s", mails)
 	}
 	return mails
 }

@@ -10,13 +10,14 @@ import (
 	"testing"
 )
 
-// findCorpusMails is the corpus's maildir-bsd folder ($HIKYAKU_BOUNCE_CORPUS
-// or ../shared/bounce-corpus beside the checkout; docs/bounce-corpus.md
-// says where it comes from), or ok false.
+// findCorpusMails is the corpus's maildir-bsd folder: testdata/corpus
+// (Sisimai's public set, kept with its licence; docs/bounce-corpus.md says
+// where it comes from), or $HIKYAKU_BOUNCE_CORPUS to read another; ok false
+// when it is not there.
 func findCorpusMails() (string, bool) {
 	dir := os.Getenv("HIKYAKU_BOUNCE_CORPUS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "bounce-corpus")
+		dir = filepath.Join("testdata", "corpus")
 	}
 	mails := filepath.Join(dir, "maildir-bsd")
 	if st, err := os.Stat(mails); err != nil || !st.IsDir() {

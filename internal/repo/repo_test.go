@@ -307,10 +307,7 @@ func TestReferences(t *testing.T) {
 				t.Helper()
 				t.Errorf("%s:%d: "+format, append([]any{rel, n + 1}, args...)...)
 			}
-			// The public bounce corpus is the one thing kept outside:
-			// docs/bounce-corpus.md names its origin, and its tests skip
-			// without it.
-			if outside.MatchString(line) && !strings.Contains(line, "bounce-corpus") {
+			if outside.MatchString(line) {
 				at("points outside the repository: %q", outside.FindString(line))
 			}
 			if m := oldName.FindString(line); m != "" {

@@ -19,7 +19,6 @@
 // A fresh process's heap is new memory, each page a fault: -memprofile
 // shows what a whole run allocates, start-up and first uses included.
 //
-// CORPUS is the public bounce corpus docs/bounce-corpus.md describes
-// (where it comes from, and the HIKYAKU_BOUNCE_CORPUS folder the tests and
-// bench/bounce.sh read it from).
+// CORPUS is the public bounce corpus docs/bounce-corpus.md describes,
+// kept in internal/bounce/testdata/corpus.
 package main
