@@ -20,7 +20,8 @@ func (a *cli) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "run the SMTP receiver and the delivery queue",
 		Long: "serve runs the SMTP receiver, the delivery queue, the bounce intake and the\n" +
-			"HTTP listener ([http] listen: /metrics, /healthz) until SIGTERM or SIGINT;\n" +
+			"HTTP listener ([http] listen: the dashboard at /, its JSON API under /api/,\n" +
+			"/metrics and /healthz) until SIGTERM or SIGINT;\n" +
 			"SIGHUP reloads the TLS certificate.",
 		Args: exactArgs(0, "serve takes no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {

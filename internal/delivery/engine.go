@@ -211,7 +211,10 @@ func (e *Engine) deliverDomain(ctx context.Context, m Message, data []byte, doma
 	r := last
 	if !tried {
 		r = outcome.Own(710, "no mail host address")
-	} else if allConnectFailed {
+	} else if allConnectFailed && last.Code != 601 {
+		// The last host could not even get a socket (609): no host was
+		// reached, which is 601 with that failure as the detail. A last
+		// 601 already says so, and once.
 		r = outcome.Own(601, last.Text)
 		r.Host, r.IP = last.Host, last.IP
 	}

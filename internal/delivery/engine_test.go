@@ -144,6 +144,10 @@ func TestDeliverOutcomes(t *testing.T) {
 			if r.Code != tc.code || (tc.enhanced != "" && r.Enhanced != tc.enhanced) {
 				t.Errorf("%s: got %s, want %d %s", tc.rcpt, r, tc.code, tc.enhanced)
 			}
+			// The code's own text once, then what happened.
+			if c, _ := codes.LookupCode(r.Code); r.Code >= 600 && strings.Count(r.Text, c.EN) != 1 {
+				t.Errorf("%s: text %q should name %q once", tc.rcpt, r.Text, c.EN)
+			}
 		})
 	}
 }
