@@ -243,8 +243,14 @@ func (h *Handler) live(ctx context.Context, s *store.Store, c store.Campaign, wa
 	default:
 		st := snap.value.(store.AttemptStats)
 		l.Attempts, l.PerMinute, l.LastAt = st.Attempts, st.Recent, st.Last
-		if st.Recent > 0 {
-			l.ETASeconds = int64(l.Total-l.Done) * 60 / int64(st.Recent)
+		// In the campaign's first minute the last minute holds only the
+		// seconds it has sent: scale them to a minute, or a campaign
+		// sending 8 a second shows some 20 a minute and an ETA of minutes.
+		if span := snap.at.Sub(st.First); !st.First.IsZero() && span < time.Minute {
+			l.PerMinute = int(int64(st.Recent) * int64(time.Minute) / int64(max(span, time.Second)))
+		}
+		if l.PerMinute > 0 {
+			l.ETASeconds = int64(l.Total-l.Done) * 60 / int64(l.PerMinute)
 		}
 	}
 	if l.Total == l.Done {
