@@ -557,6 +557,13 @@ func testLive(t *testing.T, w *world, browser context.Context, shots string) {
 	if pm, _ := strconv.ParseFloat(second["per_minute"], 64); moved && pm < implied/3 {
 		t.Errorf("live page: rate %s/min, but %d rows were done in the %v between two readings (%.0f/min)", second["per_minute"], d2-d1, between.Round(time.Millisecond), implied)
 	}
+	// And the time left what is left takes at that pace (three times it
+	// at most, and some seconds for the snapshot's age).
+	if eta, err := time.ParseDuration(second["eta"]); moved && d2 < liveRows && implied > 0 {
+		if want := time.Duration(float64(liveRows-d2) * 60 / implied * float64(time.Second)); err != nil || eta > 3*want+5*time.Second {
+			t.Errorf("live page: time left %q for %d rows, at the pace of the two readings %v", second["eta"], liveRows-d2, want.Round(time.Second))
+		}
+	}
 	t.Logf("live page: done %s (%s%%, %s/min, ETA %s) then %s (%s%%, %s/min, ETA %s) %v later", first["done"], first["percent"],
 		first["per_minute"], first["eta"], second["done"], second["percent"], second["per_minute"], second["eta"], between.Round(time.Millisecond))
 	b.shot("en-campaign-live", true)
