@@ -43,31 +43,15 @@ HK_HTTP=${HK_HTTP:-$p2}
 
 [[ -x $SMTP_SOURCE ]] || "$ROOT/scripts/setup-test-deps" >&2
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-bounce.XXXXXX")
 CLIENT_PIDS=()
-cleanup() {
-	local rc=$? pid
+bench_on_exit() {
+	local pid
 	for pid in "${CLIENT_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	hk_stop "$WORK/hk" 2>/dev/null || true
-	if [[ ${KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		echo "bounce-intake.sh: work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "bounce-intake.sh: FAIL: $*" >&2
-	exit 1
-}
-
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_init bounce-intake.sh bounce
 echo "building..." >&2
 bench_build "$ROOT" "$WORK/bin"
 HK_BIN=$WORK/bin/hikyaku

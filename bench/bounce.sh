@@ -37,11 +37,7 @@ SKIP_AGREEMENT=${SKIP_AGREEMENT:-0}
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-
-fail() {
-	echo "bounce.sh: $*" >&2
-	exit 1
-}
+BENCH_NAME=bounce.sh
 
 [[ -d $MAILS ]] || fail "no corpus at $MAILS (set HIKYAKU_BOUNCE_CORPUS to the folder holding maildir-bsd/)"
 if ! perl -MSisimai -e 1 2>/dev/null; then
@@ -49,18 +45,7 @@ if ! perl -MSisimai -e 1 2>/dev/null; then
 	perl -MSisimai -e 1 2>/dev/null || fail "Sisimai (libsisimai-perl) is not installed; see scripts/setup-test-deps"
 fi
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/hikyaku-bounce.XXXXXX")
-cleanup() {
-	local rc=$?
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "work directory kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bounce.sh bounce
 
 mkdir -p "$WORK/bin"
 (cd "$ROOT" && go build -o "$WORK/bin/bouncetime" ./bench/cmd/bouncetime) || fail "go build ./bench/cmd/bouncetime failed"
