@@ -228,28 +228,8 @@ func (s *Store) CountedStates(ctx context.Context) (map[int64]map[State]int, err
 }
 
 func (s *Store) countedStates(ctx context.Context, where string, args ...any) (map[int64]map[State]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, state, SUM(n) FROM campaign_counts `+where+`
+	return s.statesByCampaign(ctx, `SELECT campaign_id, state, SUM(n) FROM campaign_counts `+where+`
 		GROUP BY campaign_id, state HAVING SUM(n) <> 0`, args...)
-	if err != nil {
-		return nil, readErr(err)
-	}
-	defer rows.Close()
-	out := map[int64]map[State]int{}
-	for rows.Next() {
-		var (
-			id int64
-			st State
-			n  int
-		)
-		if err := rows.Scan(&id, &st, &n); err != nil {
-			return nil, readErr(err)
-		}
-		if out[id] == nil {
-			out[id] = map[State]int{}
-		}
-		out[id][st] = n
-	}
-	return out, readErr(rows.Err())
 }
 
 // CountedCodes is Counts and CountsAsync read from campaign_counts: a

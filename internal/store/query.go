@@ -18,8 +18,15 @@ import (
 // id (one scan of the claim index instead of one query per campaign). A
 // campaign with no recipients is not in it.
 func (s *Store) ProgressAll(ctx context.Context) (map[int64]map[State]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, state, COUNT(*) FROM recipients
+	return s.statesByCampaign(ctx, `SELECT campaign_id, state, COUNT(*) FROM recipients
 		GROUP BY campaign_id, state`)
+}
+
+// statesByCampaign reads rows of (campaign id, state, count), as
+// ProgressAll and CountedStates both select them, into one map per
+// campaign.
+func (s *Store) statesByCampaign(ctx context.Context, query string, args ...any) (map[int64]map[State]int, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, readErr(err)
 	}
