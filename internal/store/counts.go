@@ -170,22 +170,9 @@ func domainOf(email string) string { return protocol.DomainOf(addrKey(email)) }
 // CountedGroups is CampaignGroups read from campaign_counts: the same
 // answer, from a few rows of an index instead of the campaign's rows.
 func (s *Store) CountedGroups(ctx context.Context, campaignID int64) ([]Group, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT domain, final_code, final_enhanced, final_reason, final_async, SUM(n)
+	return s.groups(ctx, `SELECT domain, final_code, final_enhanced, final_reason, final_async, SUM(n)
 		FROM campaign_counts WHERE campaign_id = ? AND final_code <> 0
 		GROUP BY domain, final_code, final_enhanced, final_reason, final_async HAVING SUM(n) <> 0`, campaignID)
-	if err != nil {
-		return nil, readErr(err)
-	}
-	defer rows.Close()
-	var out []Group
-	for rows.Next() {
-		var g Group
-		if err := rows.Scan(&g.Domain, &g.Code, &g.Enhanced, &g.Reason, &g.Async, &g.N); err != nil {
-			return nil, readErr(err)
-		}
-		out = append(out, g)
-	}
-	return out, readErr(rows.Err())
 }
 
 // CountedProgress is Progress read from campaign_counts, and the claimed

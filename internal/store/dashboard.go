@@ -178,9 +178,15 @@ type Group struct {
 // CountsByDomain and CountsByReason are sums of it, for a third of their
 // reading.
 func (s *Store) CampaignGroups(ctx context.Context, campaignID int64) ([]Group, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT domain, final_code, final_enhanced, final_reason, final_async, COUNT(*)
+	return s.groups(ctx, `SELECT domain, final_code, final_enhanced, final_reason, final_async, COUNT(*)
 		FROM recipients WHERE campaign_id = ? AND final_code <> 0
 		GROUP BY domain, final_code, final_enhanced, final_reason, final_async`, campaignID)
+}
+
+// groups reads rows of (domain, code, enhanced, reason, async, count), as
+// CampaignGroups and CountedGroups both select them.
+func (s *Store) groups(ctx context.Context, query string, args ...any) ([]Group, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, readErr(err)
 	}
