@@ -98,24 +98,11 @@ func (s *Store) SearchSuppressions(ctx context.Context, prefix, after string, li
 // CampaignSuppressions lists the addresses SuppressedBy counts, latest
 // listed first, at most limit.
 func (s *Store) CampaignSuppressions(ctx context.Context, campaignID int64, limit int) ([]Suppression, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT p.address, p.reason, p.since, COALESCE(sc.score, 0)
+	return s.suppressions(ctx, `SELECT DISTINCT p.address, p.reason, p.since, COALESCE(sc.score, 0)
 		FROM recipients r JOIN suppressions p ON p.address = r.addr LEFT JOIN scores sc ON sc.address = r.addr
 		WHERE r.campaign_id = ? AND r.state = ?
 		AND p.since >= (SELECT created FROM campaigns WHERE id = ?)
 		ORDER BY p.since DESC, p.address LIMIT ?`, campaignID, StateFailed, campaignID, limit)
-	if err != nil {
-		return nil, readErr(err)
-	}
-	defer rows.Close()
-	var out []Suppression
-	for rows.Next() {
-		p, err := scanSuppression(rows)
-		if err != nil {
-			return nil, readErr(err)
-		}
-		out = append(out, p)
-	}
-	return out, readErr(rows.Err())
 }
 
 // ScoreCount is one line of CampaignScores: N addresses now at Score.

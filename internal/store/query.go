@@ -155,8 +155,14 @@ const suppressionSelect = `SELECT p.address, p.reason, p.since, COALESCE(c.score
 // Suppressions pages through the suppression list in address order: the
 // entries after the address after ("" for the first page), at most limit.
 func (s *Store) Suppressions(ctx context.Context, after string, limit int) ([]Suppression, error) {
-	rows, err := s.db.QueryContext(ctx, suppressionSelect+`WHERE p.address > ? ORDER BY p.address LIMIT ?`,
+	return s.suppressions(ctx, suppressionSelect+`WHERE p.address > ? ORDER BY p.address LIMIT ?`,
 		addrKey(after), limit)
+}
+
+// suppressions reads Suppression rows, as Suppressions and
+// CampaignSuppressions both select them.
+func (s *Store) suppressions(ctx context.Context, query string, args ...any) ([]Suppression, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, readErr(err)
 	}
