@@ -77,11 +77,7 @@ func (s *Store) CountsByReason(ctx context.Context, campaignID int64) ([]ReasonC
 		return nil, readErr(err)
 	}
 	defer rows.Close()
-	type key struct {
-		reason string
-		code   int
-	}
-	sums := map[key]*ReasonCount{}
+	sums := reasonSums{}
 	for rows.Next() {
 		var (
 			reason, enhanced string
@@ -91,22 +87,40 @@ func (s *Store) CountsByReason(ctx context.Context, campaignID int64) ([]ReasonC
 		if err := rows.Scan(&reason, &code, &enhanced, &async, &n); err != nil {
 			return nil, readErr(err)
 		}
-		k := key{ReasonOf(code, enhanced, reason), code}
-		c := sums[k]
-		if c == nil {
-			c = &ReasonCount{Reason: k.reason, Code: code}
-			sums[k] = c
-		}
-		c.N += n
-		if async {
-			c.Async += n
-		}
+		sums.add(code, enhanced, reason, async, n)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, readErr(err)
 	}
-	out := make([]ReasonCount, 0, len(sums))
-	for _, c := range sums {
+	return sums.sorted(), nil
+}
+
+// reasonSums adds recipients up by reason name and code, as report --by
+// reason shows them.
+type reasonSums map[reasonKey]*ReasonCount
+
+type reasonKey struct {
+	reason string
+	code   int
+}
+
+func (s reasonSums) add(code int, enhanced, reason string, async bool, n int) {
+	k := reasonKey{ReasonOf(code, enhanced, reason), code}
+	c := s[k]
+	if c == nil {
+		c = &ReasonCount{Reason: k.reason, Code: code}
+		s[k] = c
+	}
+	c.N += n
+	if async {
+		c.Async += n
+	}
+}
+
+// sorted is the sums by reason, then code.
+func (s reasonSums) sorted() []ReasonCount {
+	out := make([]ReasonCount, 0, len(s))
+	for _, c := range s {
 		out = append(out, *c)
 	}
 	slices.SortFunc(out, func(a, b ReasonCount) int {
@@ -115,7 +129,7 @@ func (s *Store) CountsByReason(ctx context.Context, campaignID int64) ([]ReasonC
 		}
 		return a.Code - b.Code
 	})
-	return out, nil
+	return out
 }
 
 // Scores returns the error scores of addresses, keyed by the addresses as

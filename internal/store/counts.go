@@ -250,34 +250,11 @@ func (s *Store) CountedByReason(ctx context.Context, campaignID int64) ([]Reason
 	if err != nil {
 		return nil, err
 	}
-	type key struct {
-		reason string
-		code   int
-	}
-	sums := map[key]*ReasonCount{}
+	sums := reasonSums{}
 	for _, g := range gs {
-		k := key{ReasonOf(g.Code, g.Enhanced, g.Reason), g.Code}
-		c := sums[k]
-		if c == nil {
-			c = &ReasonCount{Reason: k.reason, Code: k.code}
-			sums[k] = c
-		}
-		c.N += g.N
-		if g.Async {
-			c.Async += g.N
-		}
+		sums.add(g.Code, g.Enhanced, g.Reason, g.Async, g.N)
 	}
-	out := make([]ReasonCount, 0, len(sums))
-	for _, c := range sums {
-		out = append(out, *c)
-	}
-	slices.SortFunc(out, func(a, b ReasonCount) int {
-		if c := strings.Compare(a.Reason, b.Reason); c != 0 {
-			return c
-		}
-		return a.Code - b.Code
-	})
-	return out, nil
+	return sums.sorted(), nil
 }
 
 // campaign_attempt_counts (schema version 6) holds each campaign's
