@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/mimepart"
 )
 
 // ErrNoDeliveryStatus says the message holds no message/delivery-status
@@ -109,24 +110,12 @@ func (p *Parsed) walk(h textproto.MIMEHeader, body []byte, depth int) (bool, err
 		p.readGroups(data)
 		return true, nil
 	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "":
-		var parts []rawPart
-		r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-		for {
-			part, err := r.NextRawPart()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return false, fmt.Errorf("dsn: %s: %w", mt, err)
-			}
-			b, err := io.ReadAll(part)
-			if err != nil {
-				return false, fmt.Errorf("dsn: %s: %w", mt, err)
-			}
-			parts = append(parts, rawPart{part.Header, b})
+		parts, err := mimepart.Raw(body, params["boundary"])
+		if err != nil {
+			return false, fmt.Errorf("dsn: %s: %w", mt, err)
 		}
 		for i, part := range parts {
-			found, err := p.walk(part.h, part.body, depth+1)
+			found, err := p.walk(part.Header, part.Body, depth+1)
 			if err != nil || !found {
 				if err != nil {
 					return false, err
@@ -152,26 +141,21 @@ func (p *Parsed) walk(h textproto.MIMEHeader, body []byte, depth int) (bool, err
 	return false, nil
 }
 
-type rawPart struct {
-	h    textproto.MIMEHeader
-	body []byte
-}
-
 // readSiblings keeps the report's human part (before the status) and the
 // returned message (after it, RFC 6522 §3).
-func (p *Parsed) readSiblings(parts []rawPart, status int) {
+func (p *Parsed) readSiblings(parts []mimepart.Part, status int) {
 	if status > 0 {
-		h := parts[0].h
+		h := parts[0].Header
 		if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt == "" || strings.HasPrefix(mt, "text/") {
-			if b, err := decode(parts[0].body, h.Get("Content-Transfer-Encoding")); err == nil {
+			if b, err := decode(parts[0].Body, h.Get("Content-Transfer-Encoding")); err == nil {
 				p.Human = string(b)
 			}
 		}
 	}
 	if status+1 < len(parts) {
-		h := parts[status+1].h
+		h := parts[status+1].Header
 		p.ReturnedType, _, _ = mime.ParseMediaType(h.Get("Content-Type"))
-		if b, err := decode(parts[status+1].body, h.Get("Content-Transfer-Encoding")); err == nil {
+		if b, err := decode(parts[status+1].Body, h.Get("Content-Transfer-Encoding")); err == nil {
 			p.Returned = b
 		}
 	}

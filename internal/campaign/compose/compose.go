@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"mime/quotedprintable"
 	"os"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	htmltemplate "html/template"
 
+	"github.com/hikyaku/hikyaku/internal/mimepart"
 	"github.com/hikyaku/hikyaku/internal/protocol"
 )
 
@@ -282,19 +282,12 @@ func (t *Template) parseBody(fs []rawField, body []byte) (text, html []byte, err
 	default:
 		return nil, nil, fmt.Errorf("compose: template of type %s: want text/plain or multipart/alternative of text/plain and text/html", mt)
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("compose: template multipart body: %w", err)
-		}
-		raw, err := io.ReadAll(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("compose: template multipart body: %w", err)
-		}
+	parts, err := mimepart.Raw(body, params["boundary"])
+	if err != nil {
+		return nil, nil, fmt.Errorf("compose: template multipart body: %w", err)
+	}
+	for _, p := range parts {
+		raw := p.Body
 		pct := p.Header.Get("Content-Type")
 		if pct == "" {
 			pct = "text/plain"
