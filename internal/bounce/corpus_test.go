@@ -145,3 +145,21 @@ func TestCorpusOne(t *testing.T) {
 		}
 	}
 }
+
+// eachCorpusMail calls fn with the name and contents of every corpus mail,
+// in name order.
+func eachCorpusMail(t testing.TB, fn func(name string, mail []byte)) {
+	t.Helper()
+	dir := corpusDir(t)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(e.Name(), m)
+	}
+}

@@ -3,8 +3,6 @@ package bounce
 import (
 	"math/rand/v2"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,25 +58,13 @@ func TestParseDateLayouts(t *testing.T) {
 		}
 		check(string(b))
 	}
-	dir, ok := findCorpusMails()
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		for _, line := range strings.Split(string(m), "\n") {
 			if name, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(name, "Date") || strings.HasSuffix(strings.ToLower(name), "-date")) {
 				check(strings.TrimSpace(strings.TrimRight(v, "\r")))
 			}
 		}
-	}
+	})
 }
 
 // TestParseDateFast: wherever the fast path answers, it answers what
@@ -111,20 +97,8 @@ func TestParseDateFast(t *testing.T) {
 		checkDate(t, string(b))
 	}
 
-	dir, ok := findCorpusMails()
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dates, fast := 0, 0
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		for _, line := range strings.Split(string(m), "\n") {
 			name, v, ok := strings.Cut(line, ":")
 			if !ok || !strings.EqualFold(name, "Date") && !strings.HasSuffix(strings.ToLower(name), "-date") {
@@ -139,7 +113,7 @@ func TestParseDateFast(t *testing.T) {
 				fast++
 			}
 		}
-	}
+	})
 	if dates > 0 && fast*10 < dates*8 {
 		t.Fatalf("the fast path reads only %d of the corpus's %d dates", fast, dates)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -125,19 +123,7 @@ func TestSplitHeaderSameAsLineByLine(t *testing.T) {
 		checkHeader(t, []byte(b.String()))
 	}
 
-	dir, ok := findCorpusMails()
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		for off := 0; off < len(m); {
 			checkHeader(t, m[off:])
 			i := bytes.Index(m[off:], []byte("\n\n"))
@@ -146,5 +132,5 @@ func TestSplitHeaderSameAsLineByLine(t *testing.T) {
 			}
 			off += i + 2
 		}
-	}
+	})
 }

@@ -2,8 +2,6 @@ package bounce
 
 import (
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
@@ -47,23 +45,11 @@ func TestToLower(t *testing.T) {
 		}
 		check(b.String())
 	}
-	dir, ok := findCorpusMails()
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		check(string(m))
 		check(toUTF8(m, "iso-2022-jp"))
 		check(toUTF8(m, "shift_jis"))
-	}
+	})
 }
 
 // TestLowerTests: the lower* tests answer what the same test on the

@@ -2,8 +2,6 @@ package bounce
 
 import (
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"regexp/syntax"
 	"strings"
 	"testing"
@@ -41,22 +39,10 @@ func checkSameMatch(t *testing.T, rs *Rules, text string, excepts ...string) {
 // public corpus, lower-cased as the reader does, the index finds the rule
 // that trying each rule finds.
 func TestMatcherCorpus(t *testing.T) {
-	dir, ok := findCorpusMails()
-	if !ok {
-		t.Skipf("bounce corpus not found at %s", dir)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rs := Default()
 	texts, hits := 0, 0
 	seen := map[string]bool{}
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		lower := strings.ToLower(string(m[:min(len(m), 4<<10)]))
 		checkSameMatch(t, rs, lower)
 		for _, para := range strings.Split(lower, "\n\n") {
@@ -79,7 +65,7 @@ func TestMatcherCorpus(t *testing.T) {
 				texts++
 			}
 		}
-	}
+	})
 	if hits < 100 {
 		t.Fatalf("only %d of %d corpus lines match a rule: the check proves little", hits, texts)
 	}

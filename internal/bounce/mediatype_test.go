@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"mime"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,20 +44,8 @@ func TestMediaTypeASCII(t *testing.T) {
 		}
 		checkMediaType(t, b.String())
 	}
-	dir, ok := findCorpusMails()
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := 0
-	for _, e := range ents {
-		m, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachCorpusMail(t, func(_ string, m []byte) {
 		for off := 0; off < len(m); {
 			h, _ := splitHeader(m[off:])
 			if v := h.get("Content-Type"); v != "" {
@@ -72,7 +58,7 @@ func TestMediaTypeASCII(t *testing.T) {
 			}
 			off += i + 2
 		}
-	}
+	})
 	if seen < 500 {
 		t.Fatalf("only %d Content-Type values in the corpus", seen)
 	}
