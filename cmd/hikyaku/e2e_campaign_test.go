@@ -32,13 +32,6 @@ type campaignWorld struct {
 	stderr lockedBuffer
 }
 
-// Reset empties a lockedBuffer (e2e_tls_test.go).
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}
-
 // newCampaignWorld writes a config whose domains d0.test … all have their
 // MX at a peertest peer on 127.0.0.2, a list of n rows and a template.
 func newCampaignWorld(t *testing.T, n int, script peertest.Script, storeDSN, extra string) *campaignWorld {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hikyaku/hikyaku/internal/e2etest"
 )
 
 // These tests drive the real binary with real clients (Python's smtplib,
@@ -141,17 +143,8 @@ func (d *daemon) stop() {
 	if d.cmd == nil || d.cmd.ProcessState != nil {
 		return
 	}
-	d.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			d.t.Errorf("hikyaku serve exited with %v\n%s", err, d.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		d.t.Errorf("hikyaku serve did not stop in 20s\n%s", d.stderr)
+	if err := e2etest.Stop(d.cmd, 20*time.Second); err != nil {
+		d.t.Errorf("hikyaku serve %v\n%s", err, d.stderr)
 	}
 }
 

@@ -16,11 +16,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hikyaku/hikyaku/internal/e2etest"
 	"github.com/hikyaku/hikyaku/internal/tlsconf"
 )
 
@@ -36,22 +36,8 @@ type tlsDaemon struct {
 	log       *lockedBuffer // the server's stderr, readable while it runs
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is the server's stderr, readable while it runs.
+type lockedBuffer = e2etest.LockedBuffer
 
 // start is daemon.start with the log also going where the test may read
 // it during the run.

@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hikyaku/hikyaku/internal/dnsfake"
+	"github.com/hikyaku/hikyaku/internal/e2etest"
 	"github.com/hikyaku/hikyaku/internal/peertest"
 )
 
@@ -34,22 +34,7 @@ type world struct {
 }
 
 // lockedBuffer collects a child's stderr while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = e2etest.LockedBuffer
 
 // buildHikyaku builds cmd/hikyaku into dir: the test drives the binary an
 // operator runs, not a copy of its wiring.
@@ -298,18 +283,8 @@ func (w *world) stopServe() {
 	if w.serve == nil || w.serve.ProcessState != nil {
 		return
 	}
-	w.serve.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- w.serve.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			w.t.Errorf("hikyaku serve exited with %v\n%s", err, w.serveErr)
-		}
-	case <-time.After(15 * time.Second):
-		w.serve.Process.Kill()
-		<-done
-		w.t.Errorf("hikyaku serve did not stop in 15s\n%s", w.serveErr)
+	if err := e2etest.Stop(w.serve, 15*time.Second); err != nil {
+		w.t.Errorf("hikyaku serve %v\n%s", err, w.serveErr)
 	}
 }
 
